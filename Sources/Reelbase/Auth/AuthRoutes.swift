@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import SQLKit
+
+/// `/v1/auth`: register, login, refresh (rotating), logout.
+struct AuthRoutes {
+    let database: Database
+    let users: any UserStore
+    let refreshTokens: any RefreshTokenStore
+    let tokens: TokenIssuer
+    let passwords: PasswordHasher
+    let ledger: CreditLedger
+    let signupBonusCredits: Int
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("register", use: self.register)
+        group.post("login", use: self.login)
+        group.post("refresh", use: self.refresh)
+        group.post("logout", use: self.logout)
+    }
+
+    @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AuthResponse> {
+        let body = try await request.decodeJSON(as: RegisterRequest.self, context: context)
+        try body.validate()
+        let email = body.email.lowercased()
+        if let field = try await self.users.takenField(email: email, username: body.username) {
+            throw Self.taken(field)
+        }
+        let newUser = NewUser(
+            email: email,
+            username: body.username,
+            displayName: body.displayName ?? body.username,
+            passwordHash: try await self.passwords.hash(body.password)
+        )
+        let registered: (UserRecord, String)? = try await self.database.transaction { connection in
+            guard var user = try await self.users.insert(newUser, on: connection) else { return nil }
+            if self.signupBonusCredits > 0 {
+                let bonus = CreditLedger.Movement(
+                    userID: user.id, type: .bonus, credits: self.signupBonusCredits, description: "Signup bonus")
+                user.credits = try await self.ledger.apply(bonus, on: connection).balanceAfter
+            }
+            let refreshToken = try await self.refreshTokens.issue(userID: user.id, on: connection)
+            return (user, refreshToken)
+        }
+        guard let (user, refreshToken) = registered else {
+            // Lost a race with another registration of the same email or username.
+            throw Self.taken(try await self.users.takenField(email: email, username: body.username) ?? "email")
+        }
+        context.logger.info("user registered", metadata: ["user_id": .string(user.id.lowercased)])
+        return EditedResponse(status: .created, response: try await self.answer(user: user, refreshToken: refreshToken))
+    }
+
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> AuthResponse {
+        let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
+        let rejection = Problem(.unauthorized, code: "invalid_credentials", detail: "Incorrect email or password.")
+        guard let credentials = try await self.users.credentials(email: body.email.lowercased()) else {
+            try await self.passwords.burnVerifyTime(body.password)
+            throw rejection
+        }
+        guard try await self.passwords.verify(body.password, hash: credentials.passwordHash),
+            let user = try await self.users.find(id: credentials.id)
+        else { throw rejection }
+        let refreshToken = try await self.database.transaction { connection in
+            try await self.refreshTokens.issue(userID: user.id, on: connection)
+        }
+        return try await self.answer(user: user, refreshToken: refreshToken)
+    }
+
+    @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> AuthResponse {
+        let body = try await request.decodeJSON(as: RefreshTokenRequest.self, context: context)
+        switch try await self.refreshTokens.rotate(body.refreshToken) {
+        case .rotated(let userID, let newToken):
+            guard let user = try await self.users.find(id: userID) else { throw Problem.unauthorized("Unknown user.") }
+            return try await self.answer(user: user, refreshToken: newToken)
+        case .invalid:
+            throw Problem(.unauthorized, code: "invalid_refresh_token", detail: "The refresh token is invalid, expired or revoked.")
+        case .reused:
+            context.logger.warning("refresh token reused; family revoked")
+            throw Problem(
+                .unauthorized,
+                code: "refresh_token_reused",
+                detail: "This refresh token was already used; every session of this login has been signed out."
+            )
+        }
+    }
+
+    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let body = try await request.decodeJSON(as: RefreshTokenRequest.self, context: context)
+        try await self.refreshTokens.revokeFamily(of: body.refreshToken)
+        return .noContent
+    }
+
+    private func answer(user: UserRecord, refreshToken: String) async throws -> AuthResponse {
+        AuthResponse(
+            user: user.profile,
+            accessToken: try await self.tokens.accessToken(for: user.id),
+            refreshToken: refreshToken,
+            expiresIn: self.tokens.accessTokenTTL
+        )
+    }
+
+    private static func taken(_ field: String) -> Problem {
+        Problem(
+            .conflict,
+            code: "\(field)_taken",
+            detail: "That \(field) is already registered.",
+            errors: [FieldError(field: field, message: "Is already taken.")]
+        )
+    }
+}

@@ -1,0 +1,60 @@
+import Crypto
+import Foundation
+import JWTKit
+
+/// The claims of an access token: who (`sub`), until when (`exp`), since when (`iat`).
+struct AccessTokenClaims: JWTPayload {
+    var sub: SubjectClaim
+    var exp: ExpirationClaim
+    var iat: IssuedAtClaim
+
+    func verify(using algorithm: some JWTAlgorithm) throws {
+        try self.exp.verifyNotExpired()
+    }
+}
+
+/// Signs and verifies access tokens (HS256 JWTs) and mints refresh tokens.
+struct TokenIssuer: Sendable {
+    let keys: JWTKeyCollection
+    let accessTokenTTL: Int
+
+    init(secret: String, accessTokenTTL: Int) async {
+        self.keys = JWTKeyCollection()
+        await self.keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        self.accessTokenTTL = accessTokenTTL
+    }
+
+    func accessToken(for userID: UUID, now: Date = Date()) async throws -> String {
+        let claims = AccessTokenClaims(
+            sub: SubjectClaim(value: userID.lowercased),
+            exp: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(self.accessTokenTTL))),
+            iat: IssuedAtClaim(value: now)
+        )
+        return try await self.keys.sign(claims)
+    }
+
+    /// The user an access token names, or `nil` if it is malformed, forged or expired.
+    func verifyAccessToken(_ token: String) async -> UUID? {
+        guard let claims = try? await self.keys.verify(token, as: AccessTokenClaims.self) else { return nil }
+        return UUID(uuidString: claims.sub.value)
+    }
+
+    /// A new refresh token: 256 random bits, URL-safe. Only its hash is stored.
+    static func newRefreshToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func hash(refreshToken: String) -> String {
+        SHA256.hash(data: Data(refreshToken.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A random secret for development runs without `JWT_SECRET`.
+    static func randomSecret() -> String {
+        newRefreshToken() + newRefreshToken()
+    }
+}

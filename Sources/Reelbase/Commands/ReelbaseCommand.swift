@@ -1,0 +1,40 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import Logging
+
+/// `reelbase`: the one executable of the project.
+public struct ReelbaseCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "reelbase",
+        abstract: "Reelbase: the backend of a short-video app with a credit wallet for AI effects.",
+        subcommands: [ServeCommand.self, MigrateCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+
+    public init() {}
+}
+
+/// Builds the configuration reader of a command: its flags first, then the environment.
+func configurationReader(flags: [String: String?]) -> ConfigReader {
+    var values: [AbsoluteConfigKey: ConfigValue] = [:]
+    for case let (key, value?) in flags {
+        values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(.string(value), isSecret: false)
+    }
+    return ConfigReader(providers: [InMemoryProvider(name: "flags", values: values), EnvironmentVariablesProvider()])
+}
+
+/// Reads the configuration, or stops the command with the reason on standard error.
+func loadConfiguration(_ reader: ConfigReader) throws -> AppConfiguration {
+    do {
+        return try AppConfiguration(reader: reader)
+    } catch let error as ConfigurationError {
+        FileHandle.standardError.write(Data("reelbase: configuration error: \(error.description)\n".utf8))
+        throw ExitCode(78)
+    }
+}
+
+func bootstrapLogging(level: Logger.Level) -> Logger {
+    LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+    return Logger(label: "reelbase")
+}

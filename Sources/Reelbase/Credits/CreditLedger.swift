@@ -1,0 +1,90 @@
+import Foundation
+import SQLKit
+
+/// Every movement of credits, and the only code that changes a balance.
+///
+/// The rules it keeps (API.md, "Ledger rules"):
+/// - a balance changes only together with exactly one `credit_transactions` row, in the same transaction;
+/// - the balance never goes below zero: the change is one conditional `UPDATE`, which the database applies
+///   atomically, so concurrent spends cannot both pass a check made before either writes;
+/// - each row's `balance_after` is the balance that `UPDATE` returned, and its `sequence` the user's ledger
+///   counter bumped by the same statement, so rows are numbered in the order they were written;
+/// - rows are never updated or deleted (the table has triggers refusing it); corrections are new rows.
+struct CreditLedger: Sendable {
+    let dialect: SQLDialectKind
+
+    enum TransactionType: String, Codable, CaseIterable, Sendable {
+        case purchase, usage, refund, bonus
+    }
+
+    /// One change of one balance. `credits` is signed: positive adds, negative removes.
+    struct Movement: Sendable {
+        var userID: UUID
+        var type: TransactionType
+        var credits: Int
+        var description: String
+        var extraData: [String: String]? = nil
+    }
+
+    /// The ledger row a movement wrote.
+    struct Entry: Sendable {
+        var id: UUID
+        var credits: Int
+        var balanceAfter: Int
+        var sequence: Int
+    }
+
+    /// Applies `movement` on `connection`, which must be inside a write transaction (``Database/transaction(_:)``).
+    ///
+    /// A removal larger than the balance throws `402 insufficient_credits` with `required` and `balance`, having
+    /// written nothing; the caller's transaction rolls back whatever else it wrote.
+    func apply(_ movement: Movement, on connection: any SQLDatabase) async throws -> Entry {
+        precondition(movement.credits != 0, "a ledger row moves at least one credit")
+        guard
+            let balance = try await connection.raw(
+                """
+                UPDATE users SET credits = credits + \(bind: movement.credits), ledger_sequence = ledger_sequence + 1
+                WHERE id = \(bind: movement.userID) AND credits + \(bind: movement.credits) >= 0
+                RETURNING credits, ledger_sequence
+                """
+            ).first()
+        else {
+            throw try await self.refusal(of: movement, on: connection)
+        }
+        let entry = Entry(
+            id: UUID(),
+            credits: movement.credits,
+            balanceAfter: try balance.decode(column: "credits", as: Int.self),
+            sequence: try balance.decode(column: "ledger_sequence", as: Int.self)
+        )
+        let extraData: SQLQueryString = try movement.extraData.map { self.dialect.json(try Self.json($0)) } ?? "NULL"
+        try await connection.raw(
+            """
+            INSERT INTO credit_transactions
+                (id, user_id, sequence, transaction_type, credits, balance_after, description, extra_data, created_at)
+            VALUES (\(bind: entry.id), \(bind: movement.userID), \(bind: entry.sequence), \(bind: movement.type.rawValue),
+                    \(bind: entry.credits), \(bind: entry.balanceAfter), \(bind: movement.description), \(extraData),
+                    \(self.dialect.now))
+            """
+        ).run()
+        return entry
+    }
+
+    /// Why the conditional update matched no row: an unknown user, or not enough credits.
+    private func refusal(of movement: Movement, on connection: any SQLDatabase) async throws -> Problem {
+        guard let row = try await connection.raw("SELECT credits FROM users WHERE id = \(bind: movement.userID)").first() else {
+            return .notFound("User")
+        }
+        let balance = try row.decode(column: "credits", as: Int.self)
+        return Problem(
+            .paymentRequired,
+            code: "insufficient_credits",
+            detail: "This costs \(-movement.credits) credits and the balance is \(balance).",
+            extensions: ["required": -movement.credits, "balance": balance]
+        )
+    }
+
+    private static func json(_ object: [String: String]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+}

@@ -1,0 +1,72 @@
+import Logging
+import SQLKit
+
+/// The application's handle on its database: a pooled `SQLDatabase`, the dialect it speaks, and the one
+/// transaction helper every write goes through.
+public struct Database: Sendable {
+    /// Runs statements on any pooled connection. Reads use it directly.
+    public let sql: any SQLDatabase
+    public let dialect: SQLDialectKind
+    let retryPolicy: RetryPolicy
+
+    init(sql: any SQLDatabase, dialect: SQLDialectKind, retryPolicy: RetryPolicy = .default) {
+        self.sql = sql
+        self.dialect = dialect
+        self.retryPolicy = retryPolicy
+    }
+
+    /// Runs `body` in a write transaction on one connection, committing if it returns and rolling back if it throws.
+    ///
+    /// Serialization failures, deadlocks and SQLite busy errors roll back and run the whole body again, a bounded
+    /// number of times, so `body` must touch nothing but the database it is handed. When retries run out, or the
+    /// database is unreachable, the error surfaces as ``DatabaseUnavailable`` (answered `503`).
+    public func transaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        var attempt = 1
+        while true {
+            do {
+                return try await self.sql.withSession { connection in
+                    try await connection.raw(self.dialect.beginWrite).run()
+                    let result: R
+                    do {
+                        result = try await body(connection)
+                    } catch {
+                        try? await connection.raw("ROLLBACK").run()
+                        throw error
+                    }
+                    do {
+                        try await connection.raw("COMMIT").run()
+                    } catch {
+                        try? await connection.raw("ROLLBACK").run()
+                        throw error
+                    }
+                    return result
+                }
+            } catch {
+                switch DatabaseFailure(error) {
+                case .retryable where attempt < self.retryPolicy.maxAttempts:
+                    try await Task.sleep(for: self.retryPolicy.backoff(attempt: attempt))
+                    attempt += 1
+                case .retryable, .unavailable:
+                    throw DatabaseUnavailable()
+                case .uniqueViolation, .other:
+                    throw error
+                }
+            }
+        }
+    }
+}
+
+/// How often and how patiently a transaction is retried after a serialization failure or lock timeout.
+struct RetryPolicy: Sendable {
+    var maxAttempts: Int
+    var baseDelay: Duration
+
+    static let `default` = RetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(5))
+
+    /// Exponential backoff with full jitter, so colliding transactions spread out instead of colliding again.
+    func backoff(attempt: Int) -> Duration {
+        let ceiling = self.baseDelay * (1 << min(attempt, 8))
+        let micros = Int64(ceiling.components.seconds) * 1_000_000 + Int64(ceiling.components.attoseconds / 1_000_000_000_000)
+        return .microseconds(Int64.random(in: 0...max(micros, 1)))
+    }
+}

@@ -1,0 +1,72 @@
+import NIOCore
+import PostgresNIO
+import SQLiteNIO
+@preconcurrency import AsyncKit
+
+/// The database could not be reached (or could not grant a connection in time). Answered as `503`.
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the database is unavailable" }
+}
+
+/// What a failed statement means to the caller, independent of the driver that raised it.
+enum DatabaseFailure {
+    /// A serialization failure, deadlock or lock timeout: the whole transaction may be run again.
+    case retryable
+    /// The database is unreachable or going away: answer `503` and let the client retry.
+    case unavailable
+    /// A unique constraint rejected the write.
+    case uniqueViolation
+    /// Anything else: a bug or an unexpected state.
+    case other
+
+    init(_ error: any Error) {
+        switch error {
+        case is DatabaseUnavailable:
+            self = .unavailable
+        case let error as PSQLError:
+            self = Self(postgres: error)
+        case let error as SQLiteError:
+            switch error.reason {
+            case .busy, .locked, .busyTimeout, .busyInRecovery, .busyInSnapshot, .lockedBySharedCache:
+                self = .retryable
+            case .constraintUniqueFailed, .constraintPrimaryKeyFailed:
+                self = .uniqueViolation
+            case .cantOpen, .ioError, .full:
+                self = .unavailable
+            default:
+                self = .other
+            }
+        case is ConnectionPoolError, is ConnectionPoolTimeoutError:
+            // The SQLite pool could not hand out a connection in time, or is shutting down.
+            self = .unavailable
+        case is ChannelError, is IOError:
+            self = .unavailable
+        default:
+            self = .other
+        }
+    }
+
+    private init(postgres error: PSQLError) {
+        switch error.code {
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            switch state {
+            case "40001", "40P01", "55P03":
+                self = .retryable
+            case "23505":
+                self = .uniqueViolation
+            case _ where state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300":
+                // connection exceptions, admin shutdown / cannot connect now, too many connections
+                self = .unavailable
+            default:
+                self = .other
+            }
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
+            .sslUnsupported, .failedToAddSSLHandler:
+            self = .unavailable
+        default:
+            self = .other
+        }
+    }
+}

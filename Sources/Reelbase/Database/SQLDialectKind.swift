@@ -1,0 +1,86 @@
+import SQLKit
+
+/// Every difference between SQLite and PostgreSQL that Reelbase's SQL depends on, in one place.
+///
+/// Stores write one SQL text and splice these fragments in; nothing else in the code base asks
+/// which database it is talking to.
+public enum SQLDialectKind: Sendable {
+    case sqlite
+    case postgres
+
+    // MARK: Column types (used by migrations)
+
+    /// UUIDs: native on Postgres; uppercase TEXT on SQLite, which is how sqlite-kit binds `UUID`.
+    var uuidType: String { self == .postgres ? "UUID" : "TEXT" }
+    /// Instants: `timestamptz` on Postgres; REAL Unix seconds on SQLite, which is how sqlite-kit binds `Date`.
+    var timestampType: String { self == .postgres ? "TIMESTAMPTZ" : "REAL" }
+    var boolType: String { self == .postgres ? "BOOLEAN" : "INTEGER" }
+    var bigintType: String { self == .postgres ? "BIGINT" : "INTEGER" }
+    var jsonType: String { self == .postgres ? "JSONB" : "TEXT" }
+
+    // MARK: Expressions
+
+    /// The wall clock at the moment the statement runs (not at transaction start), so rows written later
+    /// in one transaction never carry an earlier time.
+    var now: SQLQueryString {
+        switch self {
+        case .postgres: "clock_timestamp()"
+        case .sqlite: "((julianday('now') - 2440587.5) * 86400.0)"
+        }
+    }
+
+    /// `column = ANY($1)` on Postgres (one statement shape whatever the count); `column IN (?, ?, …)` on SQLite.
+    func column(_ column: String, isIn values: [some Encodable & Sendable]) -> SQLQueryString {
+        switch self {
+        case .postgres: "\(unsafeRaw: column) = ANY(\(bind: values))"
+        case .sqlite: "\(unsafeRaw: column) IN (\(binds: values))"
+        }
+    }
+
+    /// A bound JSON document (`extra_data`).
+    func json(_ text: String) -> SQLQueryString {
+        switch self {
+        case .postgres: "CAST(\(bind: text) AS JSONB)"
+        case .sqlite: "\(bind: text)"
+        }
+    }
+
+    /// The statement that opens a write transaction. SQLite must take its single write lock up front:
+    /// a deferred `BEGIN` that upgrades later fails with "database is locked" under concurrency.
+    var beginWrite: SQLQueryString {
+        switch self {
+        case .postgres: "BEGIN"
+        case .sqlite: "BEGIN IMMEDIATE"
+        }
+    }
+
+    /// Row locking for a read inside a write transaction. SQLite already holds the database-wide write lock.
+    var forUpdate: SQLQueryString { self == .postgres ? " FOR UPDATE" : "" }
+
+    /// Like ``forUpdate`` but skipping rows other workers hold, so claimers never queue behind each other.
+    var forUpdateSkipLocked: SQLQueryString { self == .postgres ? " FOR UPDATE SKIP LOCKED" : "" }
+
+    /// Serialises concurrent migrators (several instances starting at once). SQLite's `BEGIN IMMEDIATE` already does.
+    var migrationLock: SQLQueryString? {
+        self == .postgres ? "SELECT pg_advisory_xact_lock(7342619)" : nil
+    }
+
+    /// Triggers that refuse `UPDATE` and `DELETE` on a table: ledger rows are corrected by new rows, never edited.
+    func appendOnly(table: String) -> [SQLQueryString] {
+        switch self {
+        case .postgres:
+            [
+                """
+                CREATE OR REPLACE FUNCTION reelbase_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$
+                """,
+                "CREATE TRIGGER \(unsafeRaw: table)_append_only BEFORE UPDATE OR DELETE ON \(unsafeRaw: table) FOR EACH ROW EXECUTE FUNCTION reelbase_append_only()",
+            ]
+        case .sqlite:
+            [
+                "CREATE TRIGGER \(unsafeRaw: table)_no_update BEFORE UPDATE ON \(unsafeRaw: table) BEGIN SELECT RAISE(ABORT, '\(unsafeRaw: table) is append-only'); END",
+                "CREATE TRIGGER \(unsafeRaw: table)_no_delete BEFORE DELETE ON \(unsafeRaw: table) BEGIN SELECT RAISE(ABORT, '\(unsafeRaw: table) is append-only'); END",
+            ]
+        }
+    }
+}

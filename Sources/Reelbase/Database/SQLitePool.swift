@@ -1,0 +1,81 @@
+@preconcurrency import AsyncKit
+import Logging
+import NIOCore
+import NIOPosix
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+
+/// Opens SQLite connections with the settings every connection needs (sqlite-kit only sets foreign keys).
+struct SQLiteTunedConnectionSource: ConnectionPoolSource {
+    let path: String
+    let threadPool: NIOThreadPool
+
+    func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
+        SQLiteConnection.open(storage: .file(path: self.path), threadPool: self.threadPool, logger: logger, on: eventLoop)
+            .flatMap { connection in
+                // WAL lets readers run beside the one writer; busy_timeout makes a waiting writer sleep
+                // instead of spinning (sqlite-nio's own busy handler never sleeps).
+                let pragmas = [
+                    "PRAGMA journal_mode = WAL",
+                    "PRAGMA synchronous = NORMAL",
+                    "PRAGMA busy_timeout = 5000",
+                    "PRAGMA foreign_keys = ON",
+                ]
+                return pragmas.reduce(eventLoop.makeSucceededVoidFuture()) { chain, pragma in
+                    chain.flatMap { connection.query(pragma).map { _ in } }
+                }
+                .flatMapError { error in connection.close().flatMapThrowing { throw error } }
+                .map { connection }
+            }
+    }
+}
+
+/// A pool of SQLite connections presented as one `SQLDatabase`.
+///
+/// sqlite-nio runs every statement on a blocking thread pool. A writer waiting for the lock occupies a thread
+/// while it sleeps in `busy_timeout`, so the pool gets its own thread pool with one thread per connection:
+/// with fewer threads than connections, waiting writers can take every thread and the lock holder never runs.
+final class SQLitePool: SQLDatabase, Sendable {
+    let logger: Logger
+    let queryLogLevel: Logger.Level?
+    private let pool: EventLoopGroupConnectionPool<SQLiteTunedConnectionSource>
+    private let threadPool: NIOThreadPool
+    private let eventLoopGroup: any EventLoopGroup
+
+    var eventLoop: any EventLoop { self.eventLoopGroup.any() }
+    var dialect: any SQLDialect { SQLiteDialect() }
+
+    init(path: String, connectionsPerEventLoop: Int, leaseTimeout: Duration, logger: Logger, queryLogLevel: Logger.Level?) {
+        self.eventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        let loops = Array(self.eventLoopGroup.makeIterator()).count
+        self.threadPool = NIOThreadPool(numberOfThreads: loops * connectionsPerEventLoop)
+        self.threadPool.start()
+        self.pool = EventLoopGroupConnectionPool(
+            source: SQLiteTunedConnectionSource(path: path, threadPool: self.threadPool),
+            maxConnectionsPerEventLoop: connectionsPerEventLoop,
+            requestTimeout: .nanoseconds(Int64(leaseTimeout.components.seconds) * 1_000_000_000),
+            logger: logger,
+            on: self.eventLoopGroup
+        )
+        self.logger = logger
+        self.queryLogLevel = queryLogLevel
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        self.pool.withConnection { connection in
+            connection.sql(queryLogLevel: self.queryLogLevel).execute(sql: query, onRow)
+        }
+    }
+
+    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        let connection = try await self.pool.requestConnection(logger: self.logger).get()
+        defer { self.pool.releaseConnection(connection, logger: self.logger) }
+        return try await closure(connection.sql(queryLogLevel: self.queryLogLevel))
+    }
+
+    func shutdown() async throws {
+        try await self.pool.shutdownAsync()
+        try await self.threadPool.shutdownGracefully()
+    }
+}

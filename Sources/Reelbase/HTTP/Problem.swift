@@ -1,0 +1,117 @@
+import Foundation
+import Hummingbird
+
+/// One invalid field of a request, as listed in a `422` problem's `errors`.
+public struct FieldError: Codable, Sendable, Equatable {
+    public var field: String
+    public var message: String
+
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+}
+
+/// An RFC 9457 problem: the only shape in which Reelbase reports an error.
+///
+/// `detail` is a sentence for people (the seed's clients show it), `code` a stable identifier for programs.
+public struct Problem: Error, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var detail: String
+    public var errors: [FieldError]?
+    /// Extra members, e.g. `required` and `balance` on `insufficient_credits`.
+    public var extensions: [String: Int]
+    public var headers: HTTPFields
+
+    public init(
+        _ status: HTTPResponse.Status,
+        code: String,
+        detail: String,
+        errors: [FieldError]? = nil,
+        extensions: [String: Int] = [:],
+        headers: HTTPFields = [:]
+    ) {
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+        self.extensions = extensions
+        self.headers = headers
+    }
+}
+
+extension Problem {
+    public static func validation(_ errors: [FieldError]) -> Problem {
+        let fields = errors.map(\.field).joined(separator: ", ")
+        return Problem(.unprocessableContent, code: "validation_failed", detail: "Invalid fields: \(fields).", errors: errors)
+    }
+
+    public static func validation(field: String, _ message: String) -> Problem {
+        .validation([FieldError(field: field, message: message)])
+    }
+
+    public static func notFound(_ what: String) -> Problem {
+        Problem(.notFound, code: "not_found", detail: "\(what) was not found.")
+    }
+
+    public static func unauthorized(_ detail: String = "Missing or invalid access token.") -> Problem {
+        Problem(.unauthorized, code: "unauthorized", detail: detail, headers: [.wwwAuthenticate: "Bearer"])
+    }
+
+    public static func forbidden(_ detail: String) -> Problem {
+        Problem(.forbidden, code: "forbidden", detail: detail)
+    }
+
+    public static func invalidJSON(_ detail: String) -> Problem {
+        Problem(.badRequest, code: "invalid_json", detail: detail)
+    }
+
+    public static let databaseUnavailable = Problem(
+        .serviceUnavailable,
+        code: "database_unavailable",
+        detail: "The database is unavailable; retry shortly.",
+        headers: [.retryAfter: "5"]
+    )
+
+    public static let internalError = Problem(
+        .internalServerError,
+        code: "internal_error",
+        detail: "An unexpected error occurred. It has been logged with this response's X-Request-Id."
+    )
+}
+
+extension Problem: HTTPResponseError {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        self.response()
+    }
+
+    /// The `application/problem+json` response.
+    public func response() -> Response {
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: self.body)))
+    }
+
+    var body: Data {
+        var object: [String: Any] = [
+            "type": "about:blank",
+            "title": self.status.reasonPhrase,
+            "status": self.status.code,
+            "detail": self.detail,
+            "code": self.code,
+        ]
+        if let errors {
+            object["errors"] = errors.map { ["field": $0.field, "message": $0.message] }
+        }
+        for (key, value) in self.extensions {
+            object[key] = value
+        }
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }
+}
+
+extension HTTPResponse.Status {
+    /// `402`, which swift-http-types leaves unnamed.
+    public static let paymentRequired = HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
+}

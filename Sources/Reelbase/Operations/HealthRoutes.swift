@@ -1,0 +1,22 @@
+import Hummingbird
+
+/// `/healthz` (the process answers) and `/readyz` (and so does its database).
+struct HealthRoutes {
+    let database: Database
+
+    struct Status: ResponseEncodable {
+        var status = "ok"
+    }
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("healthz") { _, _ in Status() }
+        router.get("readyz") { _, _ in
+            do {
+                try await self.database.sql.raw("SELECT 1").run()
+            } catch {
+                throw Problem.databaseUnavailable
+            }
+            return Status()
+        }
+    }
+}

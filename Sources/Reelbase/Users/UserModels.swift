@@ -1,0 +1,155 @@
+import Hummingbird
+import Foundation
+import SQLKit
+
+/// A user row as stored.
+struct UserRecord: Sendable {
+    var id: UUID
+    var email: String
+    var username: String
+    var displayName: String
+    var bio: String?
+    var avatarURL: String?
+    var followerCount: Int
+    var followingCount: Int
+    var videoCount: Int
+    var credits: Int
+    var createdAt: Date
+
+    /// The columns ``init(row:)`` reads, for `SELECT`s.
+    static let columns: SQLQueryString = """
+        users.id, users.email, users.username, users.display_name, users.bio, users.avatar_url,
+        users.follower_count, users.following_count, users.video_count, users.credits, users.created_at
+        """
+
+    init(row: any SQLRow) throws {
+        self.id = try row.decode(column: "id", as: UUID.self)
+        self.email = try row.decode(column: "email", as: String.self)
+        self.username = try row.decode(column: "username", as: String.self)
+        self.displayName = try row.decode(column: "display_name", as: String.self)
+        self.bio = try row.decode(column: "bio", as: String?.self)
+        self.avatarURL = try row.decode(column: "avatar_url", as: String?.self)
+        self.followerCount = try row.decode(column: "follower_count", as: Int.self)
+        self.followingCount = try row.decode(column: "following_count", as: Int.self)
+        self.videoCount = try row.decode(column: "video_count", as: Int.self)
+        self.credits = try row.decode(column: "credits", as: Int.self)
+        self.createdAt = try row.decode(column: "created_at", as: Date.self)
+    }
+
+    var profile: UserProfile {
+        UserProfile(
+            id: self.id.lowercased,
+            username: self.username,
+            displayName: self.displayName,
+            bio: self.bio,
+            avatarURL: self.avatarURL,
+            followerCount: self.followerCount,
+            followingCount: self.followingCount,
+            videoCount: self.videoCount,
+            createdAt: self.createdAt
+        )
+    }
+}
+
+/// The public profile (`user` in API.md). Absent optional values are sent as `null`, so every key is always there.
+public struct UserProfile: ResponseCodable, Sendable, Equatable {
+    public var id: String
+    public var username: String
+    public var displayName: String
+    public var bio: String?
+    public var avatarURL: String?
+    public var followerCount: Int
+    public var followingCount: Int
+    public var videoCount: Int
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, username, bio
+        case displayName = "display_name"
+        case avatarURL = "avatar_url"
+        case followerCount = "follower_count"
+        case followingCount = "following_count"
+        case videoCount = "video_count"
+        case createdAt = "created_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.id, forKey: .id)
+        try container.encode(self.username, forKey: .username)
+        try container.encode(self.displayName, forKey: .displayName)
+        try container.encode(self.bio, forKey: .bio)
+        try container.encode(self.avatarURL, forKey: .avatarURL)
+        try container.encode(self.followerCount, forKey: .followerCount)
+        try container.encode(self.followingCount, forKey: .followingCount)
+        try container.encode(self.videoCount, forKey: .videoCount)
+        try container.encode(self.createdAt, forKey: .createdAt)
+    }
+}
+
+/// `GET /v1/users/me`: the profile plus what only its owner sees.
+struct CurrentUser: ResponseEncodable, Sendable {
+    var profile: UserProfile
+    var email: String
+    var credits: Int
+
+    enum CodingKeys: String, CodingKey { case email, credits }
+
+    func encode(to encoder: any Encoder) throws {
+        try self.profile.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.email, forKey: .email)
+        try container.encode(self.credits, forKey: .credits)
+    }
+}
+
+/// `PATCH /v1/users/me`. A key left out keeps its value; `null` clears `bio` or `avatar_url`.
+struct UpdateProfileRequest: Decodable {
+    enum Change<Value> {
+        case keep
+        case set(Value?)
+    }
+
+    var displayName: Change<String> = .keep
+    var bio: Change<String> = .keep
+    var avatarURL: Change<String> = .keep
+
+    enum CodingKeys: String, CodingKey {
+        case bio
+        case displayName = "display_name"
+        case avatarURL = "avatar_url"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func change(_ key: CodingKeys) throws -> Change<String> {
+            guard container.contains(key) else { return .keep }
+            return .set(try container.decodeNil(forKey: key) ? nil : container.decode(String.self, forKey: key))
+        }
+        self.displayName = try change(.displayName)
+        self.bio = try change(.bio)
+        self.avatarURL = try change(.avatarURL)
+    }
+
+    func validate() throws {
+        var validator = Validator()
+        if case .set(let name) = self.displayName {
+            validator.check(name.map { (1...100).contains($0.count) } ?? false, "display_name", "Must be 1 to 100 characters.")
+        }
+        if case .set(let bio?) = self.bio {
+            validator.check(bio.count <= 500, "bio", "Must be at most 500 characters.")
+        }
+        if case .set(let url?) = self.avatarURL {
+            validator.check(isHTTPURL(url), "avatar_url", "Must be an http(s) URL of at most 2048 characters.")
+        }
+        try validator.validate()
+    }
+}
+
+/// An absolute `http` or `https` URL of reasonable length.
+func isHTTPURL(_ string: String) -> Bool {
+    guard string.count <= 2048, let url = URL(string: string), let scheme = url.scheme?.lowercased(),
+        scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
+    else { return false }
+    return true
+}

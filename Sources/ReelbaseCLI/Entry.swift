@@ -1,0 +1,5 @@
+import ArgumentParser
+import Reelbase
+
+@main
+extension ReelbaseCommand {}

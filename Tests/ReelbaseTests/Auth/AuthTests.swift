@@ -1,0 +1,188 @@
+import Foundation
+import JWTKit
+import Testing
+
+@testable import Reelbase
+
+@Suite("Auth: register, login, refresh rotation, logout")
+struct AuthTests {
+    @Test(arguments: TestDatabase.allCases)
+    func registerAnswers201WithTokensAndProfile(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            let response = try await client.post(
+                "/v1/auth/register",
+                json: ["email": "Ann@Example.COM", "password": "correct horse", "username": "ann_1", "display_name": "Ann"]
+            )
+            #expect(response.status == .created)
+            let body = try response.json
+            #expect(Set(body.keys) == ["user", "access_token", "refresh_token", "token_type", "expires_in"])
+            #expect(body["token_type"] as? String == "bearer")
+            #expect(body["expires_in"] as? Int == 900)
+            let user = try #require(body["user"] as? [String: Any])
+            #expect(
+                Set(user.keys) == [
+                    "id", "username", "display_name", "bio", "avatar_url", "follower_count", "following_count", "video_count",
+                    "created_at",
+                ])
+            #expect(user["display_name"] as? String == "Ann")
+            #expect(user["bio"] is NSNull)
+            let id = try #require(user["id"] as? String)
+            #expect(id == id.lowercased() && UUID(uuidString: id) != nil)
+            #expect((user["created_at"] as? String)?.hasSuffix("Z") == true)
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func emailAndUsernameAreUnique(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            _ = try await client.register(username: "bob", email: "bob@example.com")
+            let sameEmail = try await client.post(
+                "/v1/auth/register", json: ["email": "BOB@example.com", "password": "12345678", "username": "bobby"])
+            try sameEmail.expectProblem(409, code: "email_taken")
+            let sameUsername = try await client.post(
+                "/v1/auth/register", json: ["email": "other@example.com", "password": "12345678", "username": "bob"])
+            try sameUsername.expectProblem(409, code: "username_taken")
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func registrationValidatesEveryField(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            let response = try await client.post(
+                "/v1/auth/register", json: ["email": "not-an-email", "password": "short", "username": "No Caps!"])
+            let problem = try response.expectProblem(422, code: "validation_failed")
+            let fields = try #require(problem["errors"] as? [[String: String]]).compactMap { $0["field"] }
+            #expect(fields == ["email", "password", "username"])
+            // Nothing was written: the same email registers fine afterwards.
+            _ = try await client.register(username: "valid_name", email: "valid@example.com")
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func loginSucceedsAndFailuresLookAlike(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            let user = try await client.register()
+            let ok = try await client.post("/v1/auth/login", json: ["email": user.email.uppercased(), "password": user.password])
+            #expect(ok.status == .ok)
+            #expect(try ok.json["access_token"] is String)
+
+            let wrongPassword = try await client.post("/v1/auth/login", json: ["email": user.email, "password": "wrong-password"])
+            let unknownEmail = try await client.post("/v1/auth/login", json: ["email": "nobody@example.com", "password": "wrong-password"])
+            let first = try wrongPassword.expectProblem(401, code: "invalid_credentials")
+            let second = try unknownEmail.expectProblem(401, code: "invalid_credentials")
+            #expect(first["detail"] as? String == second["detail"] as? String)
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func refreshRotatesAndReuseRevokesTheFamily(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            let user = try await client.register()
+            let first = try await client.post("/v1/auth/refresh", json: ["refresh_token": user.refreshToken])
+            #expect(first.status == .ok)
+            let rotated = try #require(try first.json["refresh_token"] as? String)
+            #expect(rotated != user.refreshToken)
+
+            // The spent token is replayed: refused, and the family (including the rotated token) dies.
+            let replay = try await client.post("/v1/auth/refresh", json: ["refresh_token": user.refreshToken])
+            try replay.expectProblem(401, code: "refresh_token_reused")
+            let afterReplay = try await client.post("/v1/auth/refresh", json: ["refresh_token": rotated])
+            try afterReplay.expectProblem(401, code: "invalid_refresh_token")
+
+            // Another login is another family and still works.
+            let login = try await client.post("/v1/auth/login", json: ["email": user.email, "password": user.password])
+            let other = try #require(try login.json["refresh_token"] as? String)
+            #expect(try await client.post("/v1/auth/refresh", json: ["refresh_token": other]).status == .ok)
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func logoutRevokesTheRefreshToken(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            let user = try await client.register()
+            let logout = try await client.post("/v1/auth/logout", json: ["refresh_token": user.refreshToken])
+            #expect(logout.status == .noContent)
+            try await client.post("/v1/auth/refresh", json: ["refresh_token": user.refreshToken])
+                .expectProblem(401, code: "invalid_refresh_token")
+            try await client.post("/v1/auth/refresh", json: ["refresh_token": "garbage"])
+                .expectProblem(401, code: "invalid_refresh_token")
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func protectedRoutesNeedAValidToken(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            let user = try await client.register()
+            let missing = try await client.get("/v1/users/me")
+            try missing.expectProblem(401, code: "unauthorized")
+            #expect(missing.headers[.wwwAuthenticate] == "Bearer")
+            try await client.get("/v1/users/me", token: "not.a.jwt").expectProblem(401, code: "unauthorized")
+            try await client.request(.get, "/v1/users/me", headers: [.authorization: "Basic abc"]).expectProblem(401, code: "unauthorized")
+
+            // A token signed with the right key but expired.
+            let keys = JWTKeyCollection()
+            await keys.add(hmac: HMACKey(from: TestApp.baseSettings["jwt.secret"]!), digestAlgorithm: .sha256)
+            let expired = try await keys.sign(
+                AccessTokenClaims(
+                    sub: .init(value: user.id), exp: .init(value: Date().addingTimeInterval(-60)),
+                    iat: .init(value: Date().addingTimeInterval(-120))))
+            try await client.get("/v1/users/me", token: expired).expectProblem(401, code: "unauthorized")
+
+            // A token signed with another key.
+            let forger = JWTKeyCollection()
+            await forger.add(hmac: HMACKey(from: "some-other-secret-of-sufficient-length"), digestAlgorithm: .sha256)
+            let forged = try await forger.sign(
+                AccessTokenClaims(
+                    sub: .init(value: user.id), exp: .init(value: Date().addingTimeInterval(600)), iat: .init(value: Date())))
+            try await client.get("/v1/users/me", token: forged).expectProblem(401, code: "unauthorized")
+        }
+    }
+}
+
+@Suite("Users: me, profile, patch")
+struct UserTests {
+    @Test(arguments: TestDatabase.allCases)
+    func meShowsEmailAndCredits(_ database: TestDatabase) async throws {
+        try await TestApp.run(database, settings: ["signup.bonus.credits": "50"]) { client in
+            let user = try await client.register()
+            let me = try await client.get("/v1/users/me", token: user.accessToken)
+            #expect(me.status == .ok)
+            let body = try me.json
+            #expect(body["email"] as? String == user.email)
+            #expect(body["credits"] as? Int == 50)
+            #expect(body["id"] as? String == user.id)
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func patchUpdatesClearsAndValidates(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            let user = try await client.register()
+            let updated = try await client.request(
+                .patch, "/v1/users/me", token: user.accessToken,
+                rawBody: #"{"display_name":"New Name","bio":"hello","avatar_url":"https://cdn.example.com/a.png"}"#)
+            #expect(updated.status == .ok)
+            #expect(try updated.json["bio"] as? String == "hello")
+            let cleared = try await client.request(.patch, "/v1/users/me", token: user.accessToken, rawBody: #"{"bio":null}"#)
+            #expect(try cleared.json["bio"] is NSNull)
+            #expect(try cleared.json["display_name"] as? String == "New Name")
+            let bad = try await client.request(
+                .patch, "/v1/users/me", token: user.accessToken, rawBody: #"{"display_name":"","avatar_url":"ftp://x"}"#)
+            let fields = try #require(try bad.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]])
+            #expect(fields.compactMap { $0["field"] } == ["display_name", "avatar_url"])
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func publicProfileByID(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            let user = try await client.register()
+            let profile = try await client.get("/v1/users/\(user.id.uppercased())")
+            #expect(profile.status == .ok)
+            #expect(try profile.json["id"] as? String == user.id)
+            #expect(try profile.json["email"] == nil)
+            try await client.get("/v1/users/\(UUID().uuidString)").expectProblem(404, code: "not_found")
+            try await client.get("/v1/users/not-a-uuid").expectProblem(404, code: "not_found")
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import Reelbase
+
+/// A response with its body parsed as JSON (when it is JSON).
+struct TestResponse: Sendable {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: Data
+
+    var json: [String: Any] {
+        get throws {
+            guard let object = try JSONSerialization.jsonObject(with: self.body) as? [String: Any] else {
+                throw TestSetupError("response body is not a JSON object: \(self.text)")
+            }
+            return object
+        }
+    }
+
+    var text: String { String(decoding: self.body, as: UTF8.self) }
+
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try JSONCoding.decoder.decode(T.self, from: self.body)
+    }
+
+    /// Asserts an RFC 9457 problem with this status and code, and returns its members.
+    @discardableResult
+    func expectProblem(_ status: Int, code: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+        #expect(self.status.code == status, "body: \(self.text)", sourceLocation: sourceLocation)
+        #expect(self.headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
+        let problem = try self.json
+        #expect(problem["code"] as? String == code, "body: \(self.text)", sourceLocation: sourceLocation)
+        #expect(problem["status"] as? Int == status, sourceLocation: sourceLocation)
+        #expect(problem["type"] as? String == "about:blank", sourceLocation: sourceLocation)
+        #expect(problem["title"] is String, sourceLocation: sourceLocation)
+        #expect((problem["detail"] as? String)?.isEmpty == false, sourceLocation: sourceLocation)
+        return problem
+    }
+}
+
+/// HummingbirdTesting's client with JSON and bearer-token conveniences.
+struct TestClient: Sendable {
+    let client: any TestClientProtocol
+
+    func request(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        token: String? = nil,
+        json: (any Encodable & Sendable)? = nil,
+        rawBody: String? = nil,
+        headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = headers
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var body: ByteBuffer?
+        if let json {
+            body = ByteBuffer(data: try JSONEncoder().encode(json))
+            if headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        } else if let rawBody {
+            body = ByteBuffer(string: rawBody)
+            if headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        }
+        return try await self.client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+            TestResponse(status: response.status, headers: response.headers, body: Data(buffer: response.body))
+        }
+    }
+
+    func get(_ uri: String, token: String? = nil) async throws -> TestResponse {
+        try await self.request(.get, uri, token: token)
+    }
+
+    func post(_ uri: String, token: String? = nil, json: (any Encodable & Sendable)? = nil, headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await self.request(.post, uri, token: token, json: json, headers: headers)
+    }
+
+    /// A signed-in user made through the API.
+    struct User: Sendable {
+        var id: String
+        var email: String
+        var username: String
+        var password: String
+        var accessToken: String
+        var refreshToken: String
+    }
+
+    /// Registers a new user with unique email and username.
+    func register(username: String? = nil, email: String? = nil) async throws -> User {
+        let username = username ?? "u\(UUID().uuidString.prefix(8).lowercased())"
+        let email = email ?? "\(username)@example.com"
+        let password = "password-\(username)"
+        let response = try await self.post("/v1/auth/register", json: ["email": email, "password": password, "username": username])
+        guard response.status == .created else { throw TestSetupError("register failed: \(response.status) \(response.text)") }
+        let body = try response.json
+        let user = body["user"] as? [String: Any]
+        return User(
+            id: user?["id"] as? String ?? "",
+            email: email,
+            username: username,
+            password: password,
+            accessToken: body["access_token"] as? String ?? "",
+            refreshToken: body["refresh_token"] as? String ?? ""
+        )
+    }
+}
