@@ -12,6 +12,8 @@ struct AppDependencies: Sendable {
     let ledger: CreditLedger
     let users: any UserStore
     let refreshTokens: any RefreshTokenStore
+    let catalog: CreditCatalog
+    let gateway: any PaymentGateway
 }
 
 /// Assembles the Reelbase server from its configuration: the database and its pool, the stores, the router.
@@ -20,7 +22,7 @@ public func buildApplication(configuration: AppConfiguration, logger: Logger) as
     let (database, databaseService) = try DatabaseConnector.connect(
         configuration.databaseURL, poolSize: configuration.databasePoolSize, logger: logger)
     let routes = RouteTable()
-    let dependencies = await makeDependencies(configuration: configuration, database: database, logger: logger)
+    let dependencies = try await makeDependencies(configuration: configuration, database: database, logger: logger)
     let router = buildRouter(dependencies, routes: routes)
 
     var app = Application(
@@ -45,7 +47,7 @@ public func buildApplication(configuration: AppConfiguration, logger: Logger) as
     return app
 }
 
-func makeDependencies(configuration: AppConfiguration, database: Database, logger: Logger) async -> AppDependencies {
+func makeDependencies(configuration: AppConfiguration, database: Database, logger: Logger) async throws -> AppDependencies {
     let secret: String
     if let configured = configuration.jwtSecret {
         secret = configured
@@ -60,7 +62,9 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         passwords: PasswordHasher(cost: UInt8(configuration.bcryptCost)),
         ledger: CreditLedger(dialect: database.dialect),
         users: SQLUserStore(database: database),
-        refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL)
+        refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL),
+        catalog: try configuration.creditPackagesFile.map(CreditCatalog.init(contentsOf:)) ?? .seed,
+        gateway: MockPaymentGateway()
     )
 }
 
@@ -84,6 +88,23 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
 
     let authenticated = v1.add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens))
     UserRoutes(users: dependencies.users).addRoutes(to: authenticated.group("users"))
+    CreditRoutes(
+        catalog: dependencies.catalog,
+        purchases: CreditPurchases(
+            database: dependencies.database,
+            ledger: dependencies.ledger,
+            catalog: dependencies.catalog,
+            gateway: dependencies.gateway,
+            idempotency: IdempotencyStore(database: dependencies.database)
+        ),
+        store: SQLCreditStore(database: dependencies.database)
+    ).addRoutes(to: authenticated.group("credits"))
+    AdminRoutes(
+        database: dependencies.database,
+        ledger: dependencies.ledger,
+        users: dependencies.users,
+        adminEmails: dependencies.configuration.adminEmails
+    ).addRoutes(to: authenticated.group("admin"))
 
     routes.load(from: router)
     return router

@@ -50,11 +50,16 @@ struct TokenIssuer: Sendable {
     }
 
     static func hash(refreshToken: String) -> String {
-        SHA256.hash(data: Data(refreshToken.utf8)).map { String(format: "%02x", $0) }.joined()
+        sha256Hex(refreshToken)
     }
 
     /// A random secret for development runs without `JWT_SECRET`.
     static func randomSecret() -> String {
         newRefreshToken() + newRefreshToken()
     }
+}
+
+/// Lowercase hex SHA-256 of a string's UTF-8 bytes.
+func sha256Hex(_ string: String) -> String {
+    SHA256.hash(data: Data(string.utf8)).map { String(format: "%02x", $0) }.joined()
 }

@@ -84,6 +84,61 @@ struct CreditLedger: Sendable {
         )
     }
 
+    // MARK: Audit
+
+    /// A user whose ledger does not add up.
+    struct Mismatch: Codable, Sendable, Equatable {
+        var userID: String
+        var balance: Int
+        var ledgerSum: Int
+        /// Rows whose `balance_after` is not the running sum of the rows up to and including them.
+        var badRowIDs: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case balance
+            case userID = "user_id"
+            case ledgerSum = "ledger_sum"
+            case badRowIDs = "bad_row_ids"
+        }
+    }
+
+    /// Recomputes every balance and every running sum from the ledger rows alone.
+    func audit(on database: any SQLDatabase) async throws -> (usersChecked: Int, mismatches: [Mismatch]) {
+        let sums = try await database.raw(
+            """
+            SELECT u.id, u.credits, COALESCE(SUM(t.credits), 0) AS ledger_sum
+            FROM users u LEFT JOIN credit_transactions t ON t.user_id = u.id
+            GROUP BY u.id, u.credits
+            """
+        ).all()
+        let badRows = try await database.raw(
+            """
+            SELECT id, user_id FROM (
+                SELECT id, user_id, balance_after,
+                       SUM(credits) OVER (PARTITION BY user_id ORDER BY sequence ROWS UNBOUNDED PRECEDING) AS running
+                FROM credit_transactions
+            ) AS ledger
+            WHERE running <> balance_after OR balance_after < 0
+            """
+        ).all()
+        var badRowsByUser: [UUID: [String]] = [:]
+        for row in badRows {
+            badRowsByUser[try row.decode(column: "user_id", as: UUID.self), default: []]
+                .append(try row.decode(column: "id", as: UUID.self).lowercased)
+        }
+        var mismatches: [Mismatch] = []
+        for row in sums {
+            let userID = try row.decode(column: "id", as: UUID.self)
+            let balance = try row.decode(column: "credits", as: Int.self)
+            let ledgerSum = try row.decode(column: "ledger_sum", as: Int.self)
+            let bad = badRowsByUser[userID] ?? []
+            if balance != ledgerSum || !bad.isEmpty || balance < 0 {
+                mismatches.append(Mismatch(userID: userID.lowercased, balance: balance, ledgerSum: ledgerSum, badRowIDs: bad))
+            }
+        }
+        return (sums.count, mismatches)
+    }
+
     private static func json(_ object: [String: String]) throws -> String {
         String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }

@@ -1,0 +1,134 @@
+import Foundation
+import Hummingbird
+import SQLKit
+
+struct PurchaseRequest: Decodable, Sendable {
+    var packageID: String
+    var paymentMethod: String
+    var paymentToken: String
+
+    enum CodingKeys: String, CodingKey {
+        case packageID = "package_id"
+        case paymentMethod = "payment_method"
+        case paymentToken = "payment_token"
+    }
+
+    /// What makes two purchases "the same request" for an idempotency key.
+    var fingerprint: String {
+        sha256Hex([self.packageID, self.paymentMethod, self.paymentToken].joined(separator: "\u{1F}"))
+    }
+}
+
+/// `POST /v1/credits/purchase` → 200 (the seed's shape).
+struct PurchaseResponse: Encodable, Sendable {
+    var transactionID: String
+    var creditsAdded: Int
+    var newBalance: Int
+    var amountPaid: Money
+    var currency: String
+
+    enum CodingKeys: String, CodingKey {
+        case transactionID = "transaction_id"
+        case creditsAdded = "credits_added"
+        case newBalance = "new_balance"
+        case amountPaid = "amount_paid"
+        case currency
+    }
+}
+
+/// `POST /v1/credits/purchase` → 202 with the Stripe gateway when the customer must still act.
+struct PendingPurchaseResponse: Encodable, Sendable {
+    var status = "pending"
+    var paymentIntentID: String
+    var clientSecret: String
+
+    enum CodingKeys: String, CodingKey {
+        case status
+        case paymentIntentID = "payment_intent_id"
+        case clientSecret = "client_secret"
+    }
+}
+
+/// `GET /v1/credits/balance`
+struct BalanceResponse: ResponseEncodable, Sendable {
+    var balance: Int
+    var totalEarned: Int
+    var totalSpent: Int
+
+    enum CodingKeys: String, CodingKey {
+        case balance
+        case totalEarned = "total_earned"
+        case totalSpent = "total_spent"
+    }
+}
+
+/// One row of `GET /v1/credits/history`.
+struct LedgerRow: Codable, Sendable, Equatable {
+    var id: String
+    var transactionType: String
+    var credits: Int
+    var balanceAfter: Int
+    var description: String
+    var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, credits, description
+        case transactionType = "transaction_type"
+        case balanceAfter = "balance_after"
+        case createdAt = "created_at"
+    }
+
+    static let columns: SQLQueryString = "id, transaction_type, credits, balance_after, description, created_at"
+
+    init(row: any SQLRow) throws {
+        self.id = try row.decode(column: "id", as: UUID.self).lowercased
+        self.transactionType = try row.decode(column: "transaction_type", as: String.self)
+        self.credits = try row.decode(column: "credits", as: Int.self)
+        self.balanceAfter = try row.decode(column: "balance_after", as: Int.self)
+        self.description = try row.decode(column: "description", as: String.self)
+        self.createdAt = try row.decode(column: "created_at", as: Date.self)
+    }
+}
+
+/// `GET /v1/credits/history`
+struct HistoryResponse: ResponseEncodable, Sendable {
+    var transactions: [LedgerRow]
+    var total: Int
+    var page: Int
+    var pageSize: Int
+    var hasMore: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case transactions, total, page
+        case pageSize = "page_size"
+        case hasMore = "has_more"
+    }
+}
+
+/// The query of `GET /v1/credits/history`, checked: bad values are a 422, never clamped.
+struct HistoryQuery: Sendable {
+    var page = 1
+    var pageSize = 20
+    var type: CreditLedger.TransactionType?
+
+    init(_ query: [String: String]) throws {
+        var validator = Validator()
+        if let text = query["page"] {
+            let value = Int(text)
+            validator.check(value.map { $0 >= 1 } ?? false, "page", "Must be an integer of at least 1.")
+            self.page = value ?? 1
+        }
+        if let text = query["page_size"] {
+            let value = Int(text)
+            validator.check(value.map { (1...100).contains($0) } ?? false, "page_size", "Must be an integer from 1 to 100.")
+            self.pageSize = value ?? 20
+        }
+        if let text = query["transaction_type"], !text.isEmpty {
+            self.type = CreditLedger.TransactionType(rawValue: text)
+            validator.check(self.type != nil, "transaction_type", "Must be one of purchase, usage, refund, bonus.")
+        }
+        try validator.validate()
+        // Beyond this the offset would overflow long before any ledger is that long.
+        if self.page > 1_000_000 { throw Problem.validation(field: "page", "Must be at most 1000000.") }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// One attempt to take money for a package.
+struct ChargeRequest: Sendable {
+    var userID: UUID
+    var package: CreditPackage
+    var paymentMethod: String
+    var paymentToken: String
+    /// Sent to the gateway so that a retried purchase never charges twice.
+    var idempotencyKey: String
+}
+
+/// What the gateway made of a charge.
+enum ChargeOutcome: Sendable, Equatable {
+    case succeeded(paymentID: String)
+    /// The card was declined; `message` is the gateway's, shown to the user.
+    case declined(paymentID: String?, message: String)
+    /// The customer must act (3-D Secure) or the bank is still processing; a webhook settles it later.
+    case pending(paymentID: String, clientSecret: String)
+}
+
+/// The outside world that takes money. `mock` for development, `stripe` in production.
+protocol PaymentGateway: Sendable {
+    /// The name recorded with each payment (`mock`, `stripe`).
+    var name: String { get }
+    /// A problem with the token's form, found before anything is recorded or charged.
+    func validate(paymentToken: String) -> FieldError?
+    /// Takes the money. Throws only when the gateway could not be asked (network, 5xx): nothing was charged
+    /// that a retry with the same idempotency key would charge again.
+    func charge(_ request: ChargeRequest) async throws -> ChargeOutcome
+}
+
+/// The development gateway: `tok_fail…`/`pm_fail…` are declined, other `tok_…`/`pm_…` succeed.
+struct MockPaymentGateway: PaymentGateway {
+    var name: String { "mock" }
+
+    func validate(paymentToken: String) -> FieldError? {
+        guard paymentToken.hasPrefix("tok_") || paymentToken.hasPrefix("pm_") else {
+            return FieldError(field: "payment_token", message: "Must be a card token (tok_…) or a PaymentMethod id (pm_…).")
+        }
+        return nil
+    }
+
+    func charge(_ request: ChargeRequest) async throws -> ChargeOutcome {
+        // The payment id is derived from the idempotency key, as a real gateway would return the same payment
+        // for a retried key; the ledger's unique payment id then refuses to credit it twice.
+        let paymentID = "mock_" + sha256Hex(request.idempotencyKey).prefix(24)
+        if request.paymentToken.hasPrefix("tok_fail") || request.paymentToken.hasPrefix("pm_fail") {
+            return .declined(paymentID: paymentID, message: "Your card was declined.")
+        }
+        return .succeeded(paymentID: paymentID)
+    }
+}
