@@ -14,6 +14,8 @@ struct AppDependencies: Sendable {
     let refreshTokens: any RefreshTokenStore
     let catalog: CreditCatalog
     let gateway: any PaymentGateway
+    let effects: EffectCatalog
+    let effectJobs: EffectJobStore
 }
 
 /// Assembles the Reelbase server from its configuration: the database and its pool, the stores, the router.
@@ -33,7 +35,10 @@ public func buildApplication(configuration: AppConfiguration, logger: Logger) as
         ),
         logger: logger
     )
-    app.addServices(databaseService)
+    app.addServices(
+        databaseService,
+        EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger)
+    )
     app.beforeServerStarts {
         try await Migrator(database: database, logger: logger).migrate()
         logger.info(
@@ -64,7 +69,9 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         users: SQLUserStore(database: database),
         refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL),
         catalog: try configuration.creditPackagesFile.map(CreditCatalog.init(contentsOf:)) ?? .seed,
-        gateway: MockPaymentGateway()
+        gateway: MockPaymentGateway(),
+        effects: try configuration.effectsFile.map(EffectCatalog.init(contentsOf:)) ?? .builtIn,
+        effectJobs: EffectJobStore(database: database, ledger: CreditLedger(dialect: database.dialect))
     )
 }
 
@@ -75,7 +82,8 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
 
     HealthRoutes(database: dependencies.database).addRoutes(to: router)
 
-    let v1 = router.group("v1")
+    // Three separate groups under /v1, because a group's middleware applies to every route added to it later:
+    // auth (no token needed, a stale one must not block a refresh), the API (bearer tokens), workers (service key).
     AuthRoutes(
         database: dependencies.database,
         users: dependencies.users,
@@ -84,9 +92,9 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         passwords: dependencies.passwords,
         ledger: dependencies.ledger,
         signupBonusCredits: dependencies.configuration.signupBonusCredits
-    ).addRoutes(to: v1.group("auth"))
+    ).addRoutes(to: router.group("v1/auth"))
 
-    let authenticated = v1.add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens))
+    let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens))
     UserRoutes(users: dependencies.users).addRoutes(to: authenticated.group("users"))
     CreditRoutes(
         catalog: dependencies.catalog,
@@ -105,6 +113,14 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         users: dependencies.users,
         adminEmails: dependencies.configuration.adminEmails
     ).addRoutes(to: authenticated.group("admin"))
+    EffectRoutes(
+        database: dependencies.database,
+        catalog: dependencies.effects,
+        jobs: dependencies.effectJobs,
+        idempotency: IdempotencyStore(database: dependencies.database)
+    ).addRoutes(to: authenticated.group("effects"))
+    WorkerRoutes(jobs: dependencies.effectJobs).addRoutes(
+        to: router.group("v1/internal/effect-jobs").add(middleware: ServiceKeyMiddleware(serviceKey: dependencies.configuration.serviceKey)))
 
     routes.load(from: router)
     return router

@@ -2,13 +2,14 @@ import ArgumentParser
 import Configuration
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// `reelbase`: the one executable of the project.
 public struct ReelbaseCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "reelbase",
         abstract: "Reelbase: the backend of a short-video app with a credit wallet for AI effects.",
-        subcommands: [ServeCommand.self, MigrateCommand.self],
+        subcommands: [ServeCommand.self, MigrateCommand.self, WorkerCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 
@@ -34,7 +35,16 @@ func loadConfiguration(_ reader: ConfigReader) throws -> AppConfiguration {
     }
 }
 
+/// swift-log may be bootstrapped once per process; later commands in the same process (tests) reuse it.
+private let loggingBootstrapped = NIOLockedValueBox(false)
+
 func bootstrapLogging(level: Logger.Level) -> Logger {
-    LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
-    return Logger(label: "reelbase")
+    loggingBootstrapped.withLockedValue { done in
+        guard !done else { return }
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        done = true
+    }
+    var logger = Logger(label: "reelbase")
+    logger.logLevel = level
+    return logger
 }

@@ -70,3 +70,9 @@ enum DatabaseFailure {
         }
     }
 }
+
+/// A row that breaks an invariant the schema should have kept (a bug, answered `500`).
+struct UnexpectedRow: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

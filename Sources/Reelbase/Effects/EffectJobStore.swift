@@ -1,0 +1,135 @@
+import Foundation
+import SQLKit
+
+/// Why a worker's report on a job was not applied.
+enum JobReportRefusal: Error, Sendable {
+    case notFound
+    /// The job already ended (`succeeded` or `failed`): nothing changes, nothing more is refunded.
+    case alreadyFinished
+    /// The job has not been claimed yet.
+    case notRunning
+}
+
+/// Effect jobs: charged when accepted, handed to one worker at a time, refunded exactly once if they fail.
+struct EffectJobStore: Sendable {
+    let database: Database
+    let ledger: CreditLedger
+
+    /// Charges the effect and queues the job, in one transaction: no charge without a job, no job without a charge.
+    /// Throws `404` for a missing or deleted video and `402 insufficient_credits` (nothing written) for a short balance.
+    func enqueue(effect: Effect, videoID: UUID, userID: UUID, on connection: any SQLDatabase) async throws -> JobAccepted {
+        let dialect = self.database.dialect
+        guard try await connection.raw("SELECT id FROM videos WHERE id = \(bind: videoID) AND deleted_at IS NULL").first() != nil else {
+            throw Problem.notFound("Video")
+        }
+        let charge = try await self.ledger.apply(
+            CreditLedger.Movement(
+                userID: userID, type: .usage, credits: -effect.credits,
+                description: "\(effect.name) (\(effect.credits) credits)",
+                extraData: ["effect_id": effect.id, "video_id": videoID.lowercased]),
+            on: connection)
+        let jobID = UUID()
+        try await connection.raw(
+            """
+            INSERT INTO effect_jobs (id, user_id, effect_id, effect_name, video_id, status, credits_charged,
+                                     usage_transaction_id, created_at, updated_at)
+            VALUES (\(bind: jobID), \(bind: userID), \(bind: effect.id), \(bind: effect.name), \(bind: videoID), 'queued',
+                    \(bind: effect.credits), \(bind: charge.id), \(dialect.now), \(dialect.now))
+            """
+        ).run()
+        return JobAccepted(jobID: jobID.lowercased, status: .queued, creditsCharged: effect.credits, newBalance: charge.balanceAfter)
+    }
+
+    func find(id: UUID) async throws -> EffectJob? {
+        try await self.database.sql.raw("SELECT \(EffectJob.columns) FROM effect_jobs WHERE id = \(bind: id)")
+            .first().map(EffectJob.init(row:))
+    }
+
+    /// The user's jobs, newest first, after the keyset position `after` if given.
+    func list(userID: UUID, after: (Date, UUID)?, limit: Int) async throws -> [EffectJob] {
+        let keyset: SQLQueryString = after.map { "AND (created_at, id) < (\(bind: $0.0), \(bind: $0.1))" } ?? ""
+        return try await self.database.sql.raw(
+            """
+            SELECT \(EffectJob.columns) FROM effect_jobs
+            WHERE user_id = \(bind: userID) \(keyset)
+            ORDER BY created_at DESC, id DESC
+            LIMIT \(bind: limit)
+            """
+        ).all().map(EffectJob.init(row:))
+    }
+
+    /// Hands the oldest queued job to this caller, and to no one else: on Postgres the row is locked with
+    /// `SKIP LOCKED` so concurrent claimers take different jobs instead of waiting; on SQLite the write
+    /// transaction already excludes every other writer.
+    func claim() async throws -> EffectJob? {
+        let dialect = self.database.dialect
+        return try await self.database.transaction { connection in
+            try await connection.raw(
+                """
+                UPDATE effect_jobs SET status = 'running', claimed_at = \(dialect.now), updated_at = \(dialect.now)
+                WHERE id = (SELECT id FROM effect_jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1\(dialect.forUpdateSkipLocked))
+                RETURNING \(EffectJob.columns)
+                """
+            ).first().map(EffectJob.init(row:))
+        }
+    }
+
+    func complete(id: UUID, outputURL: String) async throws -> EffectJob {
+        let dialect = self.database.dialect
+        return try await self.database.transaction { connection in
+            guard
+                let row = try await connection.raw(
+                    """
+                    UPDATE effect_jobs SET status = 'succeeded', output_url = \(bind: outputURL), updated_at = \(dialect.now)
+                    WHERE id = \(bind: id) AND status = 'running'
+                    RETURNING \(EffectJob.columns)
+                    """
+                ).first()
+            else { throw try await self.refusal(id: id, on: connection) }
+            return try EffectJob(row: row)
+        }
+    }
+
+    /// Ends a running job as failed and refunds its charge. The conditional update lets exactly one of any number
+    /// of racing reports (a worker's `fail`, a late `complete`, the sweeper) end the job, so the refund is written once.
+    func fail(id: UUID, error: String) async throws -> EffectJob {
+        let dialect = self.database.dialect
+        return try await self.database.transaction { connection in
+            guard
+                let row = try await connection.raw(
+                    """
+                    UPDATE effect_jobs SET status = 'failed', error = \(bind: error), updated_at = \(dialect.now)
+                    WHERE id = \(bind: id) AND status = 'running'
+                    RETURNING \(EffectJob.columns)
+                    """
+                ).first()
+            else { throw try await self.refusal(id: id, on: connection) }
+            let job = try EffectJob(row: row)
+            let refund = try await self.ledger.apply(
+                CreditLedger.Movement(
+                    userID: job.userID, type: .refund, credits: job.creditsCharged,
+                    description: "Refund: \(job.effectName) (\(job.creditsCharged) credits)",
+                    extraData: ["job_id": job.id.lowercased, "effect_id": job.effectID]),
+                on: connection)
+            try await connection.raw("UPDATE effect_jobs SET refund_transaction_id = \(bind: refund.id) WHERE id = \(bind: id)").run()
+            return job
+        }
+    }
+
+    /// Jobs claimed before `cutoff` and still running: their worker is presumed dead.
+    func staleRunningJobs(claimedBefore cutoff: Date, limit: Int) async throws -> [UUID] {
+        try await self.database.sql.raw(
+            """
+            SELECT id FROM effect_jobs WHERE status = 'running' AND claimed_at < \(bind: cutoff)
+            ORDER BY claimed_at LIMIT \(bind: limit)
+            """
+        ).all().map { try $0.decode(column: "id", as: UUID.self) }
+    }
+
+    private func refusal(id: UUID, on connection: any SQLDatabase) async throws -> JobReportRefusal {
+        guard let row = try await connection.raw("SELECT status FROM effect_jobs WHERE id = \(bind: id)").first() else {
+            return .notFound
+        }
+        return try row.decode(column: "status", as: String.self) == JobStatus.queued.rawValue ? .notRunning : .alreadyFinished
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import HTTPTypes
+import Logging
+import Testing
+
+@testable import Reelbase
+
+/// Test helpers for effect jobs: a video to apply effects to, credits to pay with, worker calls.
+extension TestClient {
+    func insertVideo(owner: User, in db: Reelbase.Database) async throws -> String {
+        let id = UUID()
+        try await db.sql.raw(
+            """
+            INSERT INTO videos (id, user_id, title, video_url, duration_seconds, created_at)
+            VALUES (\(bind: id), \(bind: try #require(UUID(uuidString: owner.id))), 'clip', 'https://cdn.example.com/clip.mp4', 12,
+                    \(db.dialect.now))
+            """
+        ).run()
+        return id.lowercased
+    }
+
+    func grant(_ credits: Int, to user: User, admin: User) async throws {
+        let response = try await self.post(
+            "/v1/admin/credits/grants", token: admin.accessToken,
+            json: LedgerHarnessTests.GrantBody(user_id: user.id, credits: credits, reason: "test credits"))
+        guard response.status == .created else { throw TestSetupError("grant failed: \(response.text)") }
+    }
+
+    func createJob(_ user: User, video: String, effect: String = "glitch_animate", key: String? = nil) async throws -> TestResponse {
+        var headers = HTTPFields()
+        if let key { headers[.idempotencyKey] = key }
+        return try await self.post("/v1/effects/\(effect)/jobs", token: user.accessToken, json: ["video_id": video], headers: headers)
+    }
+
+    func worker(_ path: String, json: [String: String]? = nil, key: String = "test-service-key") async throws -> TestResponse {
+        try await self.request(.post, "/v1/internal/effect-jobs/\(path)", token: key, json: json)
+    }
+}
+
+@Suite("Effects: charged on acceptance, refunded once on failure")
+struct EffectJobTests {
+    @Test(arguments: TestDatabase.allCases)
+    func effectsListAndJobShapes(_ database: TestDatabase) async throws {
+        try await TestApp.runWithDatabase(database) { client, db in
+            let effects = try await client.get("/v1/effects").json["effects"] as? [[String: Any]]
+            let glitch = try #require(effects?.first)
+            #expect(glitch["id"] as? String == "glitch_animate" && glitch["name"] as? String == "AI Glitch: Animate")
+            #expect(glitch["credits"] as? Int == 10)
+
+            let admin = try await client.registerAdmin()
+            let user = try await client.register()
+            try await client.grant(25, to: user, admin: admin)
+            let video = try await client.insertVideo(owner: user, in: db)
+            let accepted = try await client.createJob(user, video: video)
+            #expect(accepted.status == .accepted)
+            let body = try accepted.json
+            #expect(Set(body.keys) == ["job_id", "status", "credits_charged", "new_balance"])
+            #expect(body["status"] as? String == "queued" && body["credits_charged"] as? Int == 10 && body["new_balance"] as? Int == 15)
+
+            let history = try await client.get("/v1/credits/history?transaction_type=usage", token: user.accessToken).json
+            let row = try #require((history["transactions"] as? [[String: Any]])?.first)
+            #expect(row["description"] as? String == "AI Glitch: Animate (10 credits)" && row["credits"] as? Int == -10)
+
+            let jobID = try #require(body["job_id"] as? String)
+            let job = try await client.get("/v1/effects/jobs/\(jobID)", token: user.accessToken)
+            #expect(job.status == .ok)
+            let jobBody = try job.json
+            #expect(Set(jobBody.keys) == ["job_id", "effect_id", "video_id", "status", "credits_charged", "created_at", "updated_at"])
+            let stranger = try await client.register()
+            try await client.get("/v1/effects/jobs/\(jobID)", token: stranger.accessToken).expectProblem(404, code: "not_found")
+
+            try await client.createJob(user, video: video, effect: "teleport").expectProblem(404, code: "not_found")
+            try await client.createJob(user, video: UUID().uuidString).expectProblem(404, code: "not_found")
+            try await client.createJob(user, video: "nope").expectProblem(422, code: "validation_failed")
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func insufficientCreditsWriteNothing(_ database: TestDatabase) async throws {
+        try await TestApp.runWithDatabase(database) { client, db in
+            let admin = try await client.registerAdmin()
+            let user = try await client.register()
+            try await client.grant(5, to: user, admin: admin)
+            let video = try await client.insertVideo(owner: user, in: db)
+            let refused = try await client.createJob(user, video: video, key: "first-try")
+            let problem = try refused.expectProblem(402, code: "insufficient_credits")
+            #expect(problem["required"] as? Int == 10 && problem["balance"] as? Int == 5)
+            let jobs = try await db.sql.raw("SELECT COUNT(*) AS n FROM effect_jobs").first()?.decode(column: "n", as: Int.self)
+            #expect(jobs == 0)
+            #expect(try await client.balance(user)["balance"] == 5)
+            // The refused key was let go: after topping up, the same key works, and replays once done.
+            try await client.grant(5, to: user, admin: admin)
+            let accepted = try await client.createJob(user, video: video, key: "first-try")
+            #expect(accepted.status == .accepted)
+            let replay = try await client.createJob(user, video: video, key: "first-try")
+            #expect(replay.body == accepted.body && replay.headers[.idempotentReplayed] == "true")
+            #expect(try await client.balance(user)["balance"] == 0)
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func concurrentRequestsNeverOverspend(_ database: TestDatabase) async throws {
+        let affordable = 6
+        try await TestApp.runWithDatabase(database) { client, db in
+            let admin = try await client.registerAdmin()
+            let user = try await client.register()
+            try await client.grant(10 * affordable, to: user, admin: admin)
+            let video = try await client.insertVideo(owner: user, in: db)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<(3 * affordable) { group.addTask { try await client.createJob(user, video: video).status.code } }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 202 }.count == affordable)
+            #expect(statuses.filter { $0 == 402 }.count == 2 * affordable)
+            #expect(try await client.balance(user)["balance"] == 0)
+            let audit = try await client.audit(admin: admin)
+            #expect((audit["mismatches"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func eightClaimersTakeEachJobOnce(_ database: TestDatabase) async throws {
+        let jobCount = 40
+        try await TestApp.runWithDatabase(database) { client, db in
+            let admin = try await client.registerAdmin()
+            let user = try await client.register()
+            try await client.grant(10 * jobCount, to: user, admin: admin)
+            let video = try await client.insertVideo(owner: user, in: db)
+            var created = Set<String>()
+            for _ in 0..<jobCount {
+                created.insert(try #require(try await client.createJob(user, video: video).json["job_id"] as? String))
+            }
+            let claimed = try await withThrowingTaskGroup(of: [String].self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        var mine: [String] = []
+                        while true {
+                            let response = try await client.worker("claim")
+                            if response.status == .noContent { return mine }
+                            #expect(response.status == .ok)
+                            let job = try response.json
+                            #expect(job["status"] as? String == "running" && job["user_id"] as? String == user.id)
+                            mine.append(try #require(job["job_id"] as? String))
+                        }
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0 += $1 }
+            }
+            #expect(claimed.count == jobCount)
+            #expect(Set(claimed) == created)
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func failRefundsExactlyOnce(_ database: TestDatabase) async throws {
+        try await TestApp.runWithDatabase(database) { client, db in
+            let admin = try await client.registerAdmin()
+            let user = try await client.register()
+            try await client.grant(30, to: user, admin: admin)
+            let video = try await client.insertVideo(owner: user, in: db)
+            let jobID = try #require(try await client.createJob(user, video: video).json["job_id"] as? String)
+            try await client.worker("\(jobID)/fail", json: ["error": "x"]).expectProblem(409, code: "job_not_running")
+            #expect(try await client.worker("claim").status == .ok)
+
+            let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<5 { group.addTask { try await client.worker("\(jobID)/fail", json: ["error": "GPU on fire"]).status.code } }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(failures.sorted() == [200, 409, 409, 409, 409])
+            try await client.worker("\(jobID)/complete", json: ["output_url": "https://x"]).expectProblem(409, code: "job_already_finished")
+            try await client.worker("\(UUID().lowercased)/fail", json: ["error": "x"]).expectProblem(404, code: "not_found")
+
+            #expect(try await client.balance(user) == ["balance": 30, "total_earned": 30, "total_spent": 0])
+            let refunds = try await client.get("/v1/credits/history?transaction_type=refund", token: user.accessToken).json
+            let rows = try #require(refunds["transactions"] as? [[String: Any]])
+            #expect(rows.count == 1)
+            #expect(rows.first?["description"] as? String == "Refund: AI Glitch: Animate (10 credits)")
+            let job = try await client.get("/v1/effects/jobs/\(jobID)", token: user.accessToken).json
+            #expect(job["status"] as? String == "failed" && job["error"] as? String == "GPU on fire")
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func workerEndpointsNeedTheServiceKey(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            let user = try await client.register()
+            try await client.worker("claim", key: user.accessToken).expectProblem(401, code: "unauthorized")
+            try await client.worker("claim", key: "wrong").expectProblem(401, code: "unauthorized")
+            try await client.request(.post, "/v1/internal/effect-jobs/claim").expectProblem(401, code: "unauthorized")
+            #expect(try await client.worker("claim").status == .noContent)
+        }
+        try await TestApp.run(database, settings: ["service.key": ""]) { client in
+            try await client.worker("claim").expectProblem(401, code: "unauthorized")
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func sweeperRefundsStaleJobsOnceEvenRacingALateComplete(_ database: TestDatabase) async throws {
+        try await TestApp.runWithDatabase(database) { client, db in
+            let admin = try await client.registerAdmin()
+            let user = try await client.register()
+            try await client.grant(100, to: user, admin: admin)
+            let video = try await client.insertVideo(owner: user, in: db)
+            var jobs: [String] = []
+            for _ in 0..<6 {
+                jobs.append(try #require(try await client.createJob(user, video: video).json["job_id"] as? String))
+                #expect(try await client.worker("claim").status == .ok)
+            }
+            try await db.sql.raw("UPDATE effect_jobs SET claimed_at = \(bind: Date().addingTimeInterval(-3600))").run()
+
+            let store = EffectJobStore(database: db, ledger: CreditLedger(dialect: db.dialect))
+            let sweeper = EffectJobSweeper(jobs: store, timeout: .seconds(600), logger: TestApp.logger)
+            // Late reports race the sweep for every job; each job ends exactly once either way.
+            let lateStatuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                group.addTask { try await sweeper.sweep() }
+                for job in jobs {
+                    group.addTask { try await client.worker("\(job)/complete", json: ["output_url": "https://cdn/out.mp4"]).status.code }
+                }
+                var statuses: [Int] = []
+                for try await value in group { statuses.append(value) }
+                return statuses
+            }
+            #expect(lateStatuses.count == 7)
+            #expect(try await sweeper.sweep() == 0)
+
+            let rows = try await db.sql.raw("SELECT status, refund_transaction_id FROM effect_jobs").all()
+            var failed = 0
+            for row in rows {
+                let status = try row.decode(column: "status", as: String.self)
+                let refunded = try row.decode(column: "refund_transaction_id", as: UUID?.self) != nil
+                #expect(status == "failed" ? refunded : (status == "succeeded" && !refunded))
+                if status == "failed" { failed += 1 }
+            }
+            let refunds = try await client.get("/v1/credits/history?transaction_type=refund", token: user.accessToken).json
+            #expect(refunds["total"] as? Int == failed)
+            #expect(try await client.balance(user)["balance"] == 100 - 10 * (jobs.count - failed))
+            #expect((try await client.audit(admin: admin)["mismatches"] as? [Any])?.isEmpty == true)
+        }
+    }
+}
