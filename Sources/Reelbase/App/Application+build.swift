@@ -21,6 +21,7 @@ struct AppDependencies: Sendable {
 /// Assembles the Reelbase server from its configuration: the database and its pool, the stores, the router.
 /// `reelbase serve` runs what it returns; tests drive the same application with HummingbirdTesting.
 public func buildApplication(configuration: AppConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+    Observability.bootstrapMetrics()
     let (database, databaseService) = try DatabaseConnector.connect(
         configuration.databaseURL, poolSize: configuration.databasePoolSize, logger: logger)
     let routes = RouteTable()
@@ -78,9 +79,12 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
 /// The whole HTTP surface. Middleware is added before routes: Hummingbird binds it when a route is added.
 func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    // Outermost, so it counts the status actually sent, after errors became problem responses.
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware(routes: routes))
 
     HealthRoutes(database: dependencies.database).addRoutes(to: router)
+    MetricsRoutes(database: dependencies.database).addRoutes(to: router)
 
     // Three separate groups under /v1, because a group's middleware applies to every route added to it later:
     // auth (no token needed, a stale one must not block a refresh), the API (bearer tokens), workers (service key).

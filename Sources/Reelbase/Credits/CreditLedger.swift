@@ -67,6 +67,7 @@ struct CreditLedger: Sendable {
                     \(self.dialect.now))
             """
         ).run()
+        Observability.ledgerRowWritten(movement.type)
         return entry
     }
 

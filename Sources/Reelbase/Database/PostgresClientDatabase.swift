@@ -50,6 +50,9 @@ struct PostgresClientDatabase: SQLDatabase {
                         return true
                     }
                     guard granted else { throw DatabaseUnavailable() }
+                    let inUse = Observability.connectionsInUse(.postgres)
+                    inUse.increment()
+                    defer { inUse.decrement() }
                     return try await body(connection)
                 }
             }

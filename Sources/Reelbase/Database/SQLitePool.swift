@@ -64,13 +64,20 @@ final class SQLitePool: SQLDatabase, Sendable {
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
         self.pool.withConnection { connection in
-            connection.sql(queryLogLevel: self.queryLogLevel).execute(sql: query, onRow)
+            let inUse = Observability.connectionsInUse(.sqlite)
+            inUse.increment()
+            return connection.sql(queryLogLevel: self.queryLogLevel).execute(sql: query, onRow).always { _ in inUse.decrement() }
         }
     }
 
     func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         let connection = try await self.pool.requestConnection(logger: self.logger).get()
-        defer { self.pool.releaseConnection(connection, logger: self.logger) }
+        let inUse = Observability.connectionsInUse(.sqlite)
+        inUse.increment()
+        defer {
+            inUse.decrement()
+            self.pool.releaseConnection(connection, logger: self.logger)
+        }
         return try await closure(connection.sql(queryLogLevel: self.queryLogLevel))
     }
 

@@ -1,0 +1,58 @@
+import Hummingbird
+import Metrics
+import NIOConcurrencyHelpers
+import Prometheus
+import SQLKit
+
+/// Prometheus metrics through swift-metrics. The metrics system is global to the process, so it is bootstrapped
+/// once, with the registry that `GET /metrics` renders.
+enum Observability {
+    private static let bootstrapped = NIOLockedValueBox(false)
+    static let registry = PrometheusCollectorRegistry()
+
+    static func bootstrapMetrics() {
+        self.bootstrapped.withLockedValue { done in
+            guard !done else { return }
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: self.registry))
+            done = true
+        }
+    }
+
+    /// Pooled connections currently lent out, per database kind.
+    static func connectionsInUse(_ dialect: SQLDialectKind) -> Meter {
+        Meter(label: "reelbase_db_connections_in_use", dimensions: [("database", dialect == .postgres ? "postgres" : "sqlite")])
+    }
+
+    static func ledgerRowWritten(_ type: CreditLedger.TransactionType) {
+        Counter(label: "reelbase_ledger_rows_total", dimensions: [("type", type.rawValue)]).increment()
+    }
+}
+
+/// `GET /metrics`: Prometheus text. Effect-job counts by state are read from the database at scrape time, so every
+/// instance reports the same shared truth.
+struct MetricsRoutes {
+    let database: Database
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("metrics") { _, _ -> Response in
+            if let rows = try? await self.database.sql.raw("SELECT status, COUNT(*) AS n FROM effect_jobs GROUP BY status").all() {
+                var counts = Dictionary(uniqueKeysWithValues: JobStatusCounts.states.map { ($0, 0) })
+                for row in rows {
+                    if let state = try? row.decode(column: "status", as: String.self), let count = try? row.decode(column: "n", as: Int.self) {
+                        counts[state] = count
+                    }
+                }
+                for (state, count) in counts {
+                    Gauge(label: "reelbase_effect_jobs", dimensions: [("state", state)]).record(count)
+                }
+            }
+            var buffer = ByteBuffer()
+            buffer.writeBytes(Observability.registry.emitToBuffer())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: buffer))
+        }
+    }
+
+    enum JobStatusCounts {
+        static let states = ["queued", "running", "succeeded", "failed"]
+    }
+}
