@@ -12,13 +12,23 @@ struct AppDependencies: Sendable {
     let ledger: CreditLedger
     let users: any UserStore
     let refreshTokens: any RefreshTokenStore
+    let videos: any VideoStore
+    let likes: any LikeStore
+    let follows: any FollowStore
+    let cursors: FeedCursor.Codec
 }
 
 /// Assembles the Reelbase server from its configuration: the database and its pool, the stores, the router.
-/// `reelbase serve` runs what it returns; tests drive the same application with HummingbirdTesting.
-public func buildApplication(configuration: AppConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
-    let (database, databaseService) = try DatabaseConnector.connect(
+/// `reelbase serve` runs what it returns; tests drive the same application with HummingbirdTesting, and may pass
+/// a `statementObserver` to see every SQL statement the application sends.
+public func buildApplication(
+    configuration: AppConfiguration,
+    logger: Logger,
+    statementObserver: StatementObserver? = nil
+) async throws -> some ApplicationProtocol {
+    let (connected, databaseService) = try DatabaseConnector.connect(
         configuration.databaseURL, poolSize: configuration.databasePoolSize, logger: logger)
+    let database = statementObserver.map { connected.observed(by: $0) } ?? connected
     let routes = RouteTable()
     let dependencies = await makeDependencies(configuration: configuration, database: database, logger: logger)
     let router = buildRouter(dependencies, routes: routes)
@@ -60,7 +70,11 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         passwords: PasswordHasher(cost: UInt8(configuration.bcryptCost)),
         ledger: CreditLedger(dialect: database.dialect),
         users: SQLUserStore(database: database),
-        refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL)
+        refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL),
+        videos: SQLVideoStore(database: database),
+        likes: SQLLikeStore(database: database),
+        follows: SQLFollowStore(database: database),
+        cursors: FeedCursor.Codec(secret: secret)
     )
 }
 
@@ -84,6 +98,11 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
 
     let authenticated = v1.add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens))
     UserRoutes(users: dependencies.users).addRoutes(to: authenticated.group("users"))
+    VideoRoutes(videos: dependencies.videos, users: dependencies.users, cursors: dependencies.cursors)
+        .addRoutes(videos: authenticated.group("videos"), users: authenticated.group("users"))
+    LikeRoutes(likes: dependencies.likes).addRoutes(to: authenticated.group("likes"))
+    FollowRoutes(follows: dependencies.follows, users: dependencies.users, cursors: dependencies.cursors)
+        .addRoutes(follows: authenticated.group("follows"), users: authenticated.group("users"))
 
     routes.load(from: router)
     return router
