@@ -16,14 +16,24 @@ struct AppDependencies: Sendable {
     let gateway: any PaymentGateway
     let effects: EffectCatalog
     let effectJobs: EffectJobStore
+    let videos: any VideoStore
+    let likes: any LikeStore
+    let follows: any FollowStore
+    let cursors: FeedCursor.Codec
 }
 
 /// Assembles the Reelbase server from its configuration: the database and its pool, the stores, the router.
-/// `reelbase serve` runs what it returns; tests drive the same application with HummingbirdTesting.
-public func buildApplication(configuration: AppConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+/// `reelbase serve` runs what it returns; tests drive the same application with HummingbirdTesting, and may pass
+/// a `statementObserver` to see every SQL statement the application sends.
+public func buildApplication(
+    configuration: AppConfiguration,
+    logger: Logger,
+    statementObserver: StatementObserver? = nil
+) async throws -> some ApplicationProtocol {
     Observability.bootstrapMetrics()
-    let (database, databaseService) = try DatabaseConnector.connect(
+    let (connected, databaseService) = try DatabaseConnector.connect(
         configuration.databaseURL, poolSize: configuration.databasePoolSize, logger: logger)
+    let database = statementObserver.map { connected.observed(by: $0) } ?? connected
     let routes = RouteTable()
     let dependencies = try await makeDependencies(configuration: configuration, database: database, logger: logger)
     let router = buildRouter(dependencies, routes: routes)
@@ -72,7 +82,11 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         catalog: try configuration.creditPackagesFile.map(CreditCatalog.init(contentsOf:)) ?? .seed,
         gateway: MockPaymentGateway(),
         effects: try configuration.effectsFile.map(EffectCatalog.init(contentsOf:)) ?? .builtIn,
-        effectJobs: EffectJobStore(database: database, ledger: CreditLedger(dialect: database.dialect))
+        effectJobs: EffectJobStore(database: database, ledger: CreditLedger(dialect: database.dialect)),
+        videos: SQLVideoStore(database: database),
+        likes: SQLLikeStore(database: database),
+        follows: SQLFollowStore(database: database),
+        cursors: FeedCursor.Codec(secret: secret)
     )
 }
 
@@ -100,6 +114,11 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
 
     let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens))
     UserRoutes(users: dependencies.users).addRoutes(to: authenticated.group("users"))
+    VideoRoutes(videos: dependencies.videos, users: dependencies.users, cursors: dependencies.cursors)
+        .addRoutes(videos: authenticated.group("videos"), users: authenticated.group("users"))
+    LikeRoutes(likes: dependencies.likes).addRoutes(to: authenticated.group("likes"))
+    FollowRoutes(follows: dependencies.follows, users: dependencies.users, cursors: dependencies.cursors)
+        .addRoutes(follows: authenticated.group("follows"), users: authenticated.group("users"))
     CreditRoutes(
         catalog: dependencies.catalog,
         purchases: CreditPurchases(

@@ -37,6 +37,25 @@ public enum SQLDialectKind: Sendable {
         }
     }
 
+    /// An instant column as an exact number for list cursors: the stored REAL seconds on SQLite, whole
+    /// microseconds on Postgres. A `Date` does not survive the round trip (both drivers convert through a
+    /// rounded `Double`), and a key that moved by a microsecond would skip rows tied with the last one shown.
+    func exactInstant(_ column: String) -> SQLQueryString {
+        switch self {
+        case .postgres: "CAST(EXTRACT(EPOCH FROM \(unsafeRaw: column)) * 1000000 AS DOUBLE PRECISION)"
+        case .sqlite: "\(unsafeRaw: column)"
+        }
+    }
+
+    /// The instant an ``exactInstant(_:)`` value stands for, to compare an instant column with.
+    /// Exact on Postgres: whole microseconds below 2^53 are exact in a `Double`, and so is their product with 1 µs.
+    func instant(exact value: Double) -> SQLQueryString {
+        switch self {
+        case .postgres: "(TIMESTAMPTZ 'epoch' + \(bind: value) * INTERVAL '1 microsecond')"
+        case .sqlite: "\(bind: value)"
+        }
+    }
+
     /// A bound JSON document (`extra_data`).
     func json(_ text: String) -> SQLQueryString {
         switch self {

@@ -58,14 +58,16 @@ enum TestApp {
     }
 
     /// Runs `body` against a new app whose database is new and empty, then removes that database.
+    /// `statements`, when given, records every SQL statement the app sends.
     static func run(
         _ database: TestDatabase,
         settings: [String: String] = [:],
+        statements: StatementLog? = nil,
         _ body: @escaping @Sendable (TestClient) async throws -> Void
     ) async throws {
         try await withFreshDatabase(database) { url in
             let configuration = try configuration(databaseURL: url, settings: settings)
-            let app = try await buildApplication(configuration: configuration, logger: logger)
+            let app = try await buildApplication(configuration: configuration, logger: logger, statementObserver: statements?.observer)
             return try await app.test(.router) { client in
                 try await body(TestClient(client: client))
             }

@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+
+/// `/v1/follows` (follow, unfollow, checks) and `/v1/users/{user_id}/followers|following` (the lists).
+struct FollowRoutes {
+    let follows: any FollowStore
+    let users: any UserStore
+    let cursors: FeedCursor.Codec
+
+    func addRoutes(follows group: RouterGroup<AppRequestContext>, users usersGroup: RouterGroup<AppRequestContext>) {
+        // A fixed segment wins over `:user_id` in Hummingbird's trie, so `check-batch` is never a follow target.
+        group.post("check-batch", use: self.checkBatch)
+        group.post(":user_id", use: self.follow)
+        group.delete(":user_id", use: self.unfollow)
+        group.get(":user_id/check", use: self.check)
+        usersGroup.get(":user_id/followers") { request, context in
+            try await self.list(.followers, request: request, context: context)
+        }
+        usersGroup.get(":user_id/following") { request, context in
+            try await self.list(.following, request: request, context: context)
+        }
+    }
+
+    @Sendable func follow(_ request: Request, context: AppRequestContext) async throws -> FollowStatusResponse {
+        let (target, me) = try self.pair(context)
+        guard let count = try await self.follows.follow(userID: target, followerID: me) else { throw Problem.notFound("User") }
+        return FollowStatusResponse(userID: target.lowercased, isFollowing: true, followerCount: count)
+    }
+
+    @Sendable func unfollow(_ request: Request, context: AppRequestContext) async throws -> FollowStatusResponse {
+        let (target, me) = try self.pair(context)
+        guard let count = try await self.follows.unfollow(userID: target, followerID: me) else { throw Problem.notFound("User") }
+        return FollowStatusResponse(userID: target.lowercased, isFollowing: false, followerCount: count)
+    }
+
+    @Sendable func check(_ request: Request, context: AppRequestContext) async throws -> FollowCheckResponse {
+        let me = try context.requireUser()
+        let target = try context.parameters.uuid("user_id", resource: "User")
+        guard let following = try await self.follows.isFollowing(userID: target, followerID: me) else { throw Problem.notFound("User") }
+        return FollowCheckResponse(userID: target.lowercased, isFollowing: following)
+    }
+
+    @Sendable func checkBatch(_ request: Request, context: AppRequestContext) async throws -> FollowBatchResponse {
+        let me = try context.requireUser()
+        let body = try await request.decodeJSON(as: FollowBatchRequest.self, context: context)
+        let ids = try batchIDs(body.userIDs, field: "user_ids")
+        let followed = try await self.follows.followedUsers(among: ids, followerID: me)
+        return FollowBatchResponse(followingUsers: Dictionary(uniqueKeysWithValues: ids.map { ($0.lowercased, followed.contains($0)) }))
+    }
+
+    private func list(_ direction: FollowDirection, request: Request, context: AppRequestContext) async throws -> UserPageResponse {
+        let userID = try context.parameters.uuid("user_id", resource: "User")
+        guard try await self.users.find(id: userID) != nil else { throw Problem.notFound("User") }
+        let list = "users/\(userID.lowercased)/\(direction.rawValue)"
+        let page = try PageRequest(request, list: list, cursors: self.cursors)
+        let result = try await self.follows.list(direction, of: userID, after: page.after, limit: page.limit, viewer: context.userID)
+        return UserPageResponse(
+            users: result.items.map { FollowListUser(profile: $0.user.profile, viewer: $0.viewer) },
+            nextCursor: result.next.map { self.cursors.encode($0, list: list) }
+        )
+    }
+
+    /// The user to follow or unfollow and the signed-in caller; nobody follows themselves (`422`).
+    private func pair(_ context: AppRequestContext) throws -> (target: UUID, me: UUID) {
+        let me = try context.requireUser()
+        let target = try context.parameters.uuid("user_id", resource: "User")
+        guard target != me else {
+            throw Problem(.unprocessableContent, code: "cannot_follow_self", detail: "You cannot follow yourself.")
+        }
+        return (target, me)
+    }
+}

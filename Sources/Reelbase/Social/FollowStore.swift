@@ -1,0 +1,127 @@
+import Foundation
+import SQLKit
+
+/// Who follows whom, and the `follower_count` / `following_count` of both users, which change only in the
+/// transaction that adds or removes the follow row (see ``LikeStore`` for the pattern). Both counters move in
+/// one `UPDATE`, so two users following each other at once lock their rows in the same order.
+protocol FollowStore: Sendable {
+    /// The followed user's follower count after `followerID` follows them, or `nil` if no user has this id.
+    func follow(userID: UUID, followerID: UUID) async throws -> Int?
+    /// The user's follower count after `followerID` no longer follows them, or `nil` if no user has this id.
+    func unfollow(userID: UUID, followerID: UUID) async throws -> Int?
+    /// Whether `followerID` follows the user, or `nil` if no user has this id.
+    func isFollowing(userID: UUID, followerID: UUID) async throws -> Bool?
+    /// Which of `userIDs` `followerID` follows: one statement, served by the follows primary key.
+    func followedUsers(among userIDs: [UUID], followerID: UUID) async throws -> Set<UUID>
+    /// The users on one side of `userID`'s follows, most recently followed first.
+    func list(_ direction: FollowDirection, of userID: UUID, after: FeedCursor?, limit: Int, viewer: UUID?) async throws
+        -> Page<FollowListEntry>
+}
+
+/// `followers`: who follows the user; `following`: whom the user follows.
+enum FollowDirection: String, Sendable {
+    case followers
+    case following
+
+    /// The column naming the user whose list it is, and the column naming the users listed.
+    var columns: (owner: String, listed: String) {
+        switch self {
+        case .followers: ("following_id", "follower_id")
+        case .following: ("follower_id", "following_id")
+        }
+    }
+}
+
+struct SQLFollowStore: FollowStore {
+    let database: Database
+
+    private var dialect: SQLDialectKind { self.database.dialect }
+
+    func follow(userID: UUID, followerID: UUID) async throws -> Int? {
+        try await self.database.transaction { connection in
+            let inserted = try await connection.raw(
+                """
+                INSERT INTO follows (follower_id, following_id, created_at)
+                SELECT \(bind: followerID), id, \(self.dialect.now) FROM users WHERE id = \(bind: userID)
+                ON CONFLICT DO NOTHING
+                RETURNING following_id
+                """
+            ).first()
+            guard inserted != nil else { return try await self.followerCount(userID: userID, on: connection) }
+            return try await self.moveCounters(by: 1, userID: userID, followerID: followerID, on: connection)
+        }
+    }
+
+    func unfollow(userID: UUID, followerID: UUID) async throws -> Int? {
+        try await self.database.transaction { connection in
+            let removed = try await connection.raw(
+                "DELETE FROM follows WHERE follower_id = \(bind: followerID) AND following_id = \(bind: userID) RETURNING following_id"
+            ).first()
+            guard removed != nil else { return try await self.followerCount(userID: userID, on: connection) }
+            return try await self.moveCounters(by: -1, userID: userID, followerID: followerID, on: connection)
+        }
+    }
+
+    func isFollowing(userID: UUID, followerID: UUID) async throws -> Bool? {
+        try await self.database.sql.raw(
+            """
+            SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = \(bind: followerID) AND following_id = users.id) AS is_following
+            FROM users WHERE id = \(bind: userID)
+            """
+        ).first().map { try $0.decode(column: "is_following", as: Bool.self) }
+    }
+
+    func followedUsers(among userIDs: [UUID], followerID: UUID) async throws -> Set<UUID> {
+        let rows = try await self.database.sql.raw(
+            """
+            SELECT following_id FROM follows
+            WHERE follower_id = \(bind: followerID) AND \(self.dialect.column("following_id", isIn: userIDs))
+            """
+        ).all()
+        return try Set(rows.map { try $0.decode(column: "following_id", as: UUID.self) })
+    }
+
+    func list(_ direction: FollowDirection, of userID: UUID, after: FeedCursor?, limit: Int, viewer: UUID?) async throws
+        -> Page<FollowListEntry>
+    {
+        let (owner, listed) = direction.columns
+        var columns = UserRecord.columns + ", \(self.dialect.exactInstant("follows.created_at")) AS sort_key"
+        if let viewer {
+            // Two primary-key probes per row, so the page costs one statement whatever its length.
+            columns = columns + """
+                ,
+                EXISTS (SELECT 1 FROM follows AS mine WHERE mine.follower_id = \(bind: viewer) AND mine.following_id = users.id) AS is_following,
+                EXISTS (SELECT 1 FROM follows AS theirs WHERE theirs.follower_id = users.id AND theirs.following_id = \(bind: viewer)) AS follows_you
+                """
+        }
+        var query: SQLQueryString = "SELECT " + columns + """
+             FROM follows JOIN users ON users.id = follows.\(unsafeRaw: listed)
+            WHERE follows.\(unsafeRaw: owner) = \(bind: userID)
+            """
+        if let after {
+            query = query + " AND (follows.created_at, follows.\(unsafeRaw: listed)) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
+        }
+        query = query + " ORDER BY follows.created_at DESC, follows.\(unsafeRaw: listed) DESC LIMIT \(bind: limit + 1)"
+        let rows = try await self.database.sql.raw(query).all().map(FollowListEntry.init(row:))
+        return Page(rows: rows, limit: limit, key: \.cursor)
+    }
+
+    private func followerCount(userID: UUID, on connection: any SQLDatabase) async throws -> Int? {
+        try await connection.raw("SELECT follower_count FROM users WHERE id = \(bind: userID)")
+            .first().map { try $0.decode(column: "follower_count", as: Int.self) }
+    }
+
+    /// Moves the followed user's `follower_count` and the follower's `following_count` in one statement.
+    private func moveCounters(by delta: Int, userID: UUID, followerID: UUID, on connection: any SQLDatabase) async throws -> Int? {
+        let rows = try await connection.raw(
+            """
+            UPDATE users SET
+                follower_count = follower_count + CASE WHEN id = \(bind: userID) THEN \(bind: delta) ELSE 0 END,
+                following_count = following_count + CASE WHEN id = \(bind: followerID) THEN \(bind: delta) ELSE 0 END
+            WHERE \(self.dialect.column("id", isIn: [userID, followerID]))
+            RETURNING id, follower_count
+            """
+        ).all()
+        return try rows.first { try $0.decode(column: "id", as: UUID.self) == userID }?.decode(column: "follower_count", as: Int.self)
+    }
+}

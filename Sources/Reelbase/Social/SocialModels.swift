@@ -1,0 +1,164 @@
+import Foundation
+import Hummingbird
+import SQLKit
+
+/// `POST`/`DELETE /v1/likes/videos/{video_id}`.
+struct LikeStatusResponse: ResponseEncodable, Sendable {
+    var videoID: String
+    var isLiked: Bool
+    var likeCount: Int
+
+    enum CodingKeys: String, CodingKey {
+        case videoID = "video_id"
+        case isLiked = "is_liked"
+        case likeCount = "like_count"
+    }
+}
+
+/// `GET /v1/likes/videos/{video_id}/check`.
+struct LikeCheckResponse: ResponseEncodable, Sendable {
+    var videoID: String
+    var isLiked: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case videoID = "video_id"
+        case isLiked = "is_liked"
+    }
+}
+
+/// `POST`/`DELETE /v1/follows/{user_id}`.
+struct FollowStatusResponse: ResponseEncodable, Sendable {
+    var userID: String
+    var isFollowing: Bool
+    var followerCount: Int
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id"
+        case isFollowing = "is_following"
+        case followerCount = "follower_count"
+    }
+}
+
+/// `GET /v1/follows/{user_id}/check`.
+struct FollowCheckResponse: ResponseEncodable, Sendable {
+    var userID: String
+    var isFollowing: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id"
+        case isFollowing = "is_following"
+    }
+}
+
+/// `POST /v1/likes/check-batch` (seed §1.1).
+struct LikeBatchRequest: Decodable {
+    var videoIDs: [String]
+
+    enum CodingKeys: String, CodingKey { case videoIDs = "video_ids" }
+}
+
+/// `{"liked_videos": {"<uuid>": bool}}`, keyed by the ids in lowercase.
+struct LikeBatchResponse: ResponseEncodable, Sendable {
+    var likedVideos: [String: Bool]
+
+    enum CodingKeys: String, CodingKey { case likedVideos = "liked_videos" }
+}
+
+/// `POST /v1/follows/check-batch` (seed §1.2).
+struct FollowBatchRequest: Decodable {
+    var userIDs: [String]
+
+    enum CodingKeys: String, CodingKey { case userIDs = "user_ids" }
+}
+
+/// `{"following_users": {"<uuid>": bool}}`, keyed by the ids in lowercase.
+struct FollowBatchResponse: ResponseEncodable, Sendable {
+    var followingUsers: [String: Bool]
+
+    enum CodingKeys: String, CodingKey { case followingUsers = "following_users" }
+}
+
+/// The ids of a batch check, as the seed fixes them: 1 to 100 strings as sent (duplicates count), each a UUID
+/// in any case. Every string that is not a UUID is named (`video_ids[3]`). Returns the distinct ids.
+func batchIDs(_ strings: [String], field: String) throws -> [UUID] {
+    var validator = Validator()
+    validator.check((1...100).contains(strings.count), field, "Must hold 1 to 100 ids.")
+    var ids: [UUID] = []
+    var seen = Set<UUID>()
+    for (index, string) in strings.enumerated() {
+        guard let id = UUID(uuidString: string) else {
+            validator.check(false, "\(field)[\(index)]", "Must be a UUID.")
+            continue
+        }
+        if seen.insert(id).inserted { ids.append(id) }
+    }
+    try validator.validate()
+    return ids
+}
+
+/// The signed-in caller's relation to a user in a followers or following list.
+struct FollowViewerState: Sendable, Equatable {
+    /// The caller follows this user.
+    var isFollowing: Bool
+    /// This user follows the caller.
+    var followsYou: Bool
+}
+
+/// One row of a followers or following list.
+struct FollowListEntry: Sendable {
+    var user: UserRecord
+    /// The follow's key, for the cursor after it.
+    var cursor: FeedCursor
+    /// `nil` for anonymous callers.
+    var viewer: FollowViewerState?
+
+    init(row: any SQLRow) throws {
+        self.user = try UserRecord(row: row)
+        self.cursor = FeedCursor(instant: try row.decode(column: "sort_key", as: Double.self), id: self.user.id)
+        if row.contains(column: "is_following") {
+            self.viewer = FollowViewerState(
+                isFollowing: try row.decode(column: "is_following", as: Bool.self),
+                followsYou: try row.decode(column: "follows_you", as: Bool.self)
+            )
+        }
+    }
+}
+
+/// A `user` of a follow list: the public profile, plus `is_following` and `follows_you` for a signed-in caller.
+struct FollowListUser: Encodable, Sendable {
+    var profile: UserProfile
+    var viewer: FollowViewerState?
+
+    enum CodingKeys: String, CodingKey {
+        case isFollowing = "is_following"
+        case followsYou = "follows_you"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try self.profile.encode(to: encoder)
+        if let viewer {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(viewer.isFollowing, forKey: .isFollowing)
+            try container.encode(viewer.followsYou, forKey: .followsYou)
+        }
+    }
+}
+
+/// `{users, next_cursor, has_more}`; `next_cursor` is `null` on the last page.
+struct UserPageResponse: ResponseEncodable, Sendable {
+    var users: [FollowListUser]
+    var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case users
+        case nextCursor = "next_cursor"
+        case hasMore = "has_more"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.users, forKey: .users)
+        try container.encode(self.nextCursor, forKey: .nextCursor)
+        try container.encode(self.nextCursor != nil, forKey: .hasMore)
+    }
+}

@@ -1,0 +1,117 @@
+import Crypto
+import Foundation
+import Hummingbird
+
+/// A position in a newest-first list: the sort key of the last row a page showed. The next page starts strictly
+/// after it, so rows inserted or deleted meanwhile never shift what follows (no duplicates, no skips).
+struct FeedCursor: Sendable, Equatable {
+    /// The row's instant exactly as ``SQLDialectKind/exactInstant(_:)`` reads it.
+    var instant: Double
+    /// Orders rows of the same instant.
+    var id: UUID
+}
+
+extension FeedCursor {
+    /// Turns cursors into opaque strings and back: base64url of the key followed by an HMAC-SHA256 tag over the
+    /// key and the name of its list, so a client can neither forge a position nor carry a cursor to another list.
+    struct Codec: Sendable {
+        private let key: SymmetricKey
+        private static let keyLength = 24
+        private static let tagLength = 32
+
+        /// Derives the key from the server secret, so cursor tags and access tokens never share a key.
+        init(secret: String) {
+            let derived = HMAC<SHA256>.authenticationCode(
+                for: Data("reelbase list cursor v1".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+            self.key = SymmetricKey(data: Data(derived))
+        }
+
+        func encode(_ cursor: FeedCursor, list: String) -> String {
+            var payload = Data()
+            withUnsafeBytes(of: cursor.instant.bitPattern.bigEndian) { payload.append(contentsOf: $0) }
+            withUnsafeBytes(of: cursor.id.uuid) { payload.append(contentsOf: $0) }
+            payload.append(contentsOf: self.tag(payload, list: list))
+            return payload.base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+
+        /// The cursor a string encodes for `list`, or `nil` if it is garbled, forged or from another list.
+        func decode(_ text: String, list: String) -> FeedCursor? {
+            guard text.count <= 128, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+            else { return nil }
+            var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+            guard let data = Data(base64Encoded: base64), data.count == Self.keyLength + Self.tagLength else { return nil }
+            let payload = data.prefix(Self.keyLength)
+            guard HMAC<SHA256>.isValidAuthenticationCode(data.suffix(Self.tagLength), authenticating: self.message(payload, list: list), using: self.key)
+            else { return nil }
+            let bytes = [UInt8](payload)
+            let bits = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let instant = Double(bitPattern: bits)
+            guard instant.isFinite else { return nil }
+            let u = Array(bytes[8..<24])
+            let id = UUID(uuid: (u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]))
+            return FeedCursor(instant: instant, id: id)
+        }
+
+        private func tag(_ payload: Data, list: String) -> HashedAuthenticationCode<SHA256> {
+            HMAC<SHA256>.authenticationCode(for: self.message(payload, list: list), using: self.key)
+        }
+
+        private func message(_ payload: Data, list: String) -> Data {
+            Data(list.utf8) + [0] + payload
+        }
+    }
+}
+
+/// The `?cursor=&limit=` of a cursor-paginated list, checked: `limit` is an integer in 1...100 (default 20), and
+/// `cursor` is absent or empty (first page) or one this server issued for the same list.
+struct PageRequest: Sendable {
+    static let defaultLimit = 20
+    static let limits = 1...100
+
+    var limit: Int
+    var after: FeedCursor?
+
+    init(_ request: Request, list: String, cursors: FeedCursor.Codec) throws {
+        let query = request.uri.queryParameters
+        var validator = Validator()
+        var limit = Self.defaultLimit
+        if let text = query.get("limit") {
+            let value = Int(text)
+            validator.check(value.map(Self.limits.contains) ?? false, "limit", "Must be an integer from 1 to 100.")
+            limit = value ?? limit
+        }
+        var after: FeedCursor?
+        if let text = query.get("cursor"), !text.isEmpty {
+            after = cursors.decode(text, list: list)
+            validator.check(after != nil, "cursor", "Is not a cursor of this list; start again without one.")
+        }
+        try validator.validate()
+        self.limit = limit
+        self.after = after
+    }
+}
+
+/// One page of a newest-first list, and the position after its last row when more rows follow.
+struct Page<Item: Sendable>: Sendable {
+    var items: [Item]
+    var next: FeedCursor?
+
+    /// Builds a page from up to `limit + 1` rows: the extra row only tells that more follow.
+    init(rows: [Item], limit: Int, key: (Item) -> FeedCursor) {
+        self.items = Array(rows.prefix(limit))
+        self.next = rows.count > limit ? self.items.last.map(key) : nil
+    }
+
+    func map<T>(_ transform: (Item) throws -> T) rethrows -> Page<T> {
+        Page<T>(items: try self.items.map(transform), next: self.next)
+    }
+
+    private init(items: [Item], next: FeedCursor?) {
+        self.items = items
+        self.next = next
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Hummingbird
+
+/// `/v1/videos` and `/v1/users/{user_id}/videos`: publishing, reading, deleting, and the newest-first feeds.
+struct VideoRoutes {
+    let videos: any VideoStore
+    let users: any UserStore
+    let cursors: FeedCursor.Codec
+
+    func addRoutes(videos group: RouterGroup<AppRequestContext>, users usersGroup: RouterGroup<AppRequestContext>) {
+        group.post("", use: self.create)
+        group.get("", use: self.feed)
+        group.get(":video_id", use: self.show)
+        group.delete(":video_id", use: self.delete)
+        usersGroup.get(":user_id/videos", use: self.userVideos)
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<VideoResponse> {
+        let userID = try context.requireUser()
+        let video = try await request.decodeJSON(as: NewVideoRequest.self, context: context).validated()
+        guard let record = try await self.videos.create(video, ownerID: userID) else {
+            throw Problem.unauthorized("The account no longer exists.")
+        }
+        context.logger.info("video created", metadata: ["video_id": .string(record.id.lowercased)])
+        return EditedResponse(status: .created, response: record.response)
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> VideoResponse {
+        let videoID = try context.parameters.uuid("video_id", resource: "Video")
+        guard let record = try await self.videos.find(id: videoID, viewer: context.userID) else { throw Problem.notFound("Video") }
+        return record.response
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let userID = try context.requireUser()
+        let videoID = try context.parameters.uuid("video_id", resource: "Video")
+        switch try await self.videos.delete(id: videoID, by: userID) {
+        case .deleted:
+            context.logger.info("video deleted", metadata: ["video_id": .string(videoID.lowercased)])
+            return .noContent
+        case .notFound:
+            throw Problem.notFound("Video")
+        case .notOwner:
+            throw Problem.forbidden("Only the owner can delete this video.")
+        }
+    }
+
+    @Sendable func feed(_ request: Request, context: AppRequestContext) async throws -> VideoPageResponse {
+        let page = try PageRequest(request, list: "videos", cursors: self.cursors)
+        return try await self.answer(ownerID: nil, page: page, list: "videos", context: context)
+    }
+
+    @Sendable func userVideos(_ request: Request, context: AppRequestContext) async throws -> VideoPageResponse {
+        let userID = try context.parameters.uuid("user_id", resource: "User")
+        guard try await self.users.find(id: userID) != nil else { throw Problem.notFound("User") }
+        let list = "users/\(userID.lowercased)/videos"
+        let page = try PageRequest(request, list: list, cursors: self.cursors)
+        return try await self.answer(ownerID: userID, page: page, list: list, context: context)
+    }
+
+    private func answer(ownerID: UUID?, page: PageRequest, list: String, context: AppRequestContext) async throws -> VideoPageResponse {
+        let result = try await self.videos.page(ownerID: ownerID, after: page.after, limit: page.limit, viewer: context.userID)
+        return VideoPageResponse(
+            videos: result.items.map(\.response),
+            nextCursor: result.next.map { self.cursors.encode($0, list: list) }
+        )
+    }
+}

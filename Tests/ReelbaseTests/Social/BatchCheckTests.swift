@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+@testable import Reelbase
+
+@Suite("Batch checks (seed §1): exact answers, one statement per request")
+struct BatchCheckTests {
+    @Test(arguments: TestDatabase.allCases)
+    func likesBatchAnswersMixedIdsInOneStatement(_ database: TestDatabase) async throws {
+        let statements = StatementLog()
+        try await TestApp.run(database, statements: statements) { client in
+            let owner = try await client.register()
+            let fan = try await client.register()
+            let liked = try await client.createVideo(owner)
+            let notLiked = try await client.createVideo(owner)
+            let likedThenDeleted = try await client.createVideo(owner)
+            for id in [liked, likedThenDeleted] {
+                #expect(try await client.post("/v1/likes/videos/\(id)", token: fan.accessToken).status == .ok)
+            }
+            #expect(try await client.delete("/v1/videos/\(likedThenDeleted)", token: owner.accessToken).status == .noContent)
+            let unknown = UUID().uuidString.lowercased()
+
+            _ = statements.drain()
+            let response = try await client.post(
+                "/v1/likes/check-batch", token: fan.accessToken,
+                json: ["video_ids": [liked.uppercased(), notLiked, unknown, liked, likedThenDeleted, notLiked.uppercased()]])
+            let sent = statements.drain()
+            #expect(sent.count == 1, "\(sent)")
+            #expect(sent.first?.contains("likes") == true)
+            #expect(response.status == .ok)
+            let body = try response.json
+            #expect(Set(body.keys) == ["liked_videos"])
+            let answer = try #require(body["liked_videos"] as? [String: Bool])
+            #expect(answer == [liked: true, notLiked: false, unknown: false, likedThenDeleted: false])
+
+            #expect(try await client.request(.delete, "/v1/likes/videos/\(liked)", token: fan.accessToken).status == .ok)
+            let flipped = try await client.post("/v1/likes/check-batch", token: fan.accessToken, json: ["video_ids": [liked]])
+            #expect(try flipped.json["liked_videos"] as? [String: Bool] == [liked: false])
+
+            // Another user's likes are not mine.
+            let mine = try await client.post("/v1/likes/check-batch", token: owner.accessToken, json: ["video_ids": [liked, notLiked]])
+            #expect(try mine.json["liked_videos"] as? [String: Bool] == [liked: false, notLiked: false])
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func followsBatchAnswersMixedIdsInOneStatement(_ database: TestDatabase) async throws {
+        let statements = StatementLog()
+        try await TestApp.run(database, statements: statements) { client in
+            let me = try await client.register()
+            let followed = try await client.register()
+            let notFollowed = try await client.register()
+            let followsMe = try await client.register()
+            #expect(try await client.post("/v1/follows/\(followed.id)", token: me.accessToken).status == .ok)
+            #expect(try await client.post("/v1/follows/\(me.id)", token: followsMe.accessToken).status == .ok)
+            let unknown = UUID().uuidString.lowercased()
+
+            _ = statements.drain()
+            let response = try await client.post(
+                "/v1/follows/check-batch", token: me.accessToken,
+                json: ["user_ids": [followed.id, notFollowed.id.uppercased(), followsMe.id, unknown, me.id, followed.id.uppercased()]])
+            let sent = statements.drain()
+            #expect(sent.count == 1, "\(sent)")
+            #expect(sent.first?.contains("follows") == true)
+            #expect(response.status == .ok)
+            let body = try response.json
+            #expect(Set(body.keys) == ["following_users"])
+            #expect(
+                body["following_users"] as? [String: Bool] == [
+                    followed.id: true, notFollowed.id: false, followsMe.id: false, unknown: false, me.id: false,
+                ])
+
+            #expect(try await client.request(.delete, "/v1/follows/\(followed.id)", token: me.accessToken).status == .ok)
+            let flipped = try await client.post("/v1/follows/check-batch", token: me.accessToken, json: ["user_ids": [followed.id]])
+            #expect(try flipped.json["following_users"] as? [String: Bool] == [followed.id: false])
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func oneStatementWhateverTheNumberOfIds(_ database: TestDatabase) async throws {
+        let statements = StatementLog()
+        try await TestApp.run(database, statements: statements) { client in
+            let me = try await client.register()
+            for count in [1, 37, 100] {
+                let ids = (0..<count).map { _ in UUID().uuidString }
+                for (path, key) in [("/v1/likes/check-batch", "video_ids"), ("/v1/follows/check-batch", "user_ids")] {
+                    _ = statements.drain()
+                    let response = try await client.post(path, token: me.accessToken, json: [key: ids])
+                    #expect(response.status == .ok)
+                    #expect(statements.drain().count == 1, "\(path) with \(count) ids")
+                    let answer = try #require(try response.json.values.first as? [String: Bool])
+                    #expect(answer.count == count && answer.values.allSatisfy { !$0 })
+                    #expect(Set(answer.keys) == Set(ids.map { $0.lowercased() }))
+                }
+            }
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func badBatchesAre4xxProblemsNamingTheField(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            let me = try await client.register()
+            let valid = UUID().uuidString
+            for (path, key) in [("/v1/likes/check-batch", "video_ids"), ("/v1/follows/check-batch", "user_ids")] {
+                try await client.post(path, json: [key: [valid]]).expectProblem(401, code: "unauthorized")
+
+                let empty = try await client.post(path, token: me.accessToken, json: [key: [String]()])
+                #expect(try empty.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]] == [
+                    ["field": key, "message": "Must hold 1 to 100 ids."]
+                ])
+                // 101 ids, even if they are one id repeated: the limit counts ids as sent.
+                let tooMany = try await client.post(path, token: me.accessToken, json: [key: Array(repeating: valid, count: 101)])
+                let tooManyErrors = try #require(try tooMany.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]])
+                #expect(tooManyErrors.map { $0["field"] } == [key])
+
+                let bad = try await client.post(path, token: me.accessToken, json: [key: [valid, "nope", valid, "", "\(valid)x"]])
+                let badErrors = try #require(try bad.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]])
+                #expect(badErrors.map { $0["field"] } == ["\(key)[1]", "\(key)[3]", "\(key)[4]"])
+
+                for body in [#"{"\#(key)":[1,2]}"#, #"{"\#(key)":"\#(valid)"}"#, #"{"\#(key)":null}"#, "{}", #"{"\#(key)":[null]}"#] {
+                    try await client.request(.post, path, token: me.accessToken, rawBody: body).expectProblem(422, code: "validation_failed")
+                }
+                let numbers = try await client.request(.post, path, token: me.accessToken, rawBody: #"{"\#(key)":["\#(valid)",7]}"#)
+                #expect((try numbers.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]])?.first?["field"] == "\(key)[1]")
+                try await client.request(.post, path, token: me.accessToken, rawBody: "{not json").expectProblem(400, code: "invalid_json")
+                try await client.request(.post, path, token: me.accessToken, rawBody: "").expectProblem(400, code: "invalid_json")
+                try await client.request(.post, path, token: me.accessToken, rawBody: "x", headers: [.contentType: "text/plain"])
+                    .expectProblem(415, code: "unsupported_media_type")
+            }
+        }
+    }
+}
