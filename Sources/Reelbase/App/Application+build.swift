@@ -140,7 +140,8 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         database: dependencies.database,
         catalog: dependencies.effects,
         jobs: dependencies.effectJobs,
-        idempotency: IdempotencyStore(database: dependencies.database)
+        idempotency: IdempotencyStore(database: dependencies.database),
+        cursors: dependencies.cursors
     ).addRoutes(to: authenticated.group("effects"))
     WorkerRoutes(jobs: dependencies.effectJobs).addRoutes(
         to: router.group("v1/internal/effect-jobs").add(middleware: ServiceKeyMiddleware(serviceKey: dependencies.configuration.serviceKey)))

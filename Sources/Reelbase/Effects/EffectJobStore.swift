@@ -45,17 +45,22 @@ struct EffectJobStore: Sendable {
             .first().map(EffectJob.init(row:))
     }
 
-    /// The user's jobs, newest first, after the keyset position `after` if given.
-    func list(userID: UUID, after: (Date, UUID)?, limit: Int) async throws -> [EffectJob] {
-        let keyset: SQLQueryString = after.map { "AND (created_at, id) < (\(bind: $0.0), \(bind: $0.1))" } ?? ""
-        return try await self.database.sql.raw(
+    /// One page of the user's jobs, newest first, keyset-paginated on `(created_at, id)` like the feeds.
+    func list(userID: UUID, page: PageRequest) async throws -> Page<EffectJob> {
+        let dialect = self.database.dialect
+        let keyset: SQLQueryString = page.after.map {
+            "AND (created_at, id) < (\(dialect.instant(exact: $0.instant)), \(bind: $0.id))"
+        } ?? ""
+        let rows = try await self.database.sql.raw(
             """
-            SELECT \(EffectJob.columns) FROM effect_jobs
+            SELECT \(EffectJob.columns), \(dialect.exactInstant("effect_jobs.created_at")) AS sort_key FROM effect_jobs
             WHERE user_id = \(bind: userID) \(keyset)
             ORDER BY created_at DESC, id DESC
-            LIMIT \(bind: limit)
+            LIMIT \(bind: page.limit + 1)
             """
-        ).all().map(EffectJob.init(row:))
+        ).all()
+        let jobs = try rows.map { (job: try EffectJob(row: $0), key: try $0.decode(column: "sort_key", as: Double.self)) }
+        return Page(rows: jobs, limit: page.limit) { FeedCursor(instant: $0.key, id: $0.job.id) }.map(\.job)
     }
 
     /// Hands the oldest queued job to this caller, and to no one else: on Postgres the row is locked with

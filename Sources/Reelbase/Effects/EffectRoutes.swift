@@ -7,6 +7,7 @@ struct EffectRoutes {
     let catalog: EffectCatalog
     let jobs: EffectJobStore
     let idempotency: IdempotencyStore
+    let cursors: FeedCursor.Codec
 
     struct CreateJobRequest: Decodable {
         var videoID: UUID
@@ -15,6 +16,7 @@ struct EffectRoutes {
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: self.list)
+        group.get("jobs", use: self.jobList)
         group.get("jobs/:job_id", use: self.job)
         group.post(":effect_id/jobs", use: self.createJob)
     }
@@ -57,6 +59,33 @@ struct EffectRoutes {
             if let idempotencyKey { try? await self.idempotency.release(idempotencyKey) }
             throw error
         }
+    }
+
+    /// `{jobs, next_cursor, has_more}`; `next_cursor` is `null` on the last page.
+    struct JobPage: ResponseEncodable {
+        var jobs: [JobView]
+        var nextCursor: String?
+
+        enum CodingKeys: String, CodingKey {
+            case jobs
+            case nextCursor = "next_cursor"
+            case hasMore = "has_more"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.jobs, forKey: .jobs)
+            try container.encode(self.nextCursor, forKey: .nextCursor)
+            try container.encode(self.nextCursor != nil, forKey: .hasMore)
+        }
+    }
+
+    @Sendable func jobList(_ request: Request, context: AppRequestContext) async throws -> JobPage {
+        let userID = try context.requireUser()
+        // The list name binds a cursor to its owner: another user's cursor does not decode here.
+        let list = "effect_jobs:\(userID.lowercased)"
+        let page = try await self.jobs.list(userID: userID, page: try PageRequest(request, list: list, cursors: self.cursors))
+        return JobPage(jobs: page.items.map { JobView($0) }, nextCursor: page.next.map { self.cursors.encode($0, list: list) })
     }
 
     @Sendable func job(_ request: Request, context: AppRequestContext) async throws -> JobView {

@@ -7,16 +7,20 @@ import Testing
 
 /// Test helpers for effect jobs: a video to apply effects to, credits to pay with, worker calls.
 extension TestClient {
-    func insertVideo(owner: User, in db: Reelbase.Database) async throws -> String {
-        let id = UUID()
-        try await db.sql.raw(
-            """
-            INSERT INTO videos (id, user_id, title, video_url, duration_seconds, created_at)
-            VALUES (\(bind: id), \(bind: try #require(UUID(uuidString: owner.id))), 'clip', 'https://cdn.example.com/clip.mp4', 12,
-                    \(db.dialect.now))
-            """
-        ).run()
-        return id.lowercased
+    func createVideo(owner: User) async throws -> String {
+        let response = try await self.post(
+            "/v1/videos/", token: owner.accessToken,
+            json: VideoBody(title: "clip", video_url: "https://cdn.example.com/clip.mp4", duration_seconds: 12))
+        guard response.status == .created, let id = try response.json["id"] as? String else {
+            throw TestSetupError("create video failed: \(response.text)")
+        }
+        return id
+    }
+
+    struct VideoBody: Encodable, Sendable {
+        var title: String
+        var video_url: String
+        var duration_seconds: Int
     }
 
     func grant(_ credits: Int, to user: User, admin: User) async throws {
@@ -50,7 +54,7 @@ struct EffectJobTests {
             let admin = try await client.registerAdmin()
             let user = try await client.register()
             try await client.grant(25, to: user, admin: admin)
-            let video = try await client.insertVideo(owner: user, in: db)
+            let video = try await client.createVideo(owner: user)
             let accepted = try await client.createJob(user, video: video)
             #expect(accepted.status == .accepted)
             let body = try accepted.json
@@ -81,7 +85,7 @@ struct EffectJobTests {
             let admin = try await client.registerAdmin()
             let user = try await client.register()
             try await client.grant(5, to: user, admin: admin)
-            let video = try await client.insertVideo(owner: user, in: db)
+            let video = try await client.createVideo(owner: user)
             let refused = try await client.createJob(user, video: video, key: "first-try")
             let problem = try refused.expectProblem(402, code: "insufficient_credits")
             #expect(problem["required"] as? Int == 10 && problem["balance"] as? Int == 5)
@@ -105,7 +109,7 @@ struct EffectJobTests {
             let admin = try await client.registerAdmin()
             let user = try await client.register()
             try await client.grant(10 * affordable, to: user, admin: admin)
-            let video = try await client.insertVideo(owner: user, in: db)
+            let video = try await client.createVideo(owner: user)
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<(3 * affordable) { group.addTask { try await client.createJob(user, video: video).status.code } }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
@@ -125,7 +129,7 @@ struct EffectJobTests {
             let admin = try await client.registerAdmin()
             let user = try await client.register()
             try await client.grant(10 * jobCount, to: user, admin: admin)
-            let video = try await client.insertVideo(owner: user, in: db)
+            let video = try await client.createVideo(owner: user)
             var created = Set<String>()
             for _ in 0..<jobCount {
                 created.insert(try #require(try await client.createJob(user, video: video).json["job_id"] as? String))
@@ -157,7 +161,7 @@ struct EffectJobTests {
             let admin = try await client.registerAdmin()
             let user = try await client.register()
             try await client.grant(30, to: user, admin: admin)
-            let video = try await client.insertVideo(owner: user, in: db)
+            let video = try await client.createVideo(owner: user)
             let jobID = try #require(try await client.createJob(user, video: video).json["job_id"] as? String)
             try await client.worker("\(jobID)/fail", json: ["error": "x"]).expectProblem(409, code: "job_not_running")
             #expect(try await client.worker("claim").status == .ok)
@@ -200,7 +204,7 @@ struct EffectJobTests {
             let admin = try await client.registerAdmin()
             let user = try await client.register()
             try await client.grant(100, to: user, admin: admin)
-            let video = try await client.insertVideo(owner: user, in: db)
+            let video = try await client.createVideo(owner: user)
             var jobs: [String] = []
             for _ in 0..<6 {
                 jobs.append(try #require(try await client.createJob(user, video: video).json["job_id"] as? String))
@@ -235,6 +239,40 @@ struct EffectJobTests {
             #expect(refunds["total"] as? Int == failed)
             #expect(try await client.balance(user)["balance"] == 100 - 10 * (jobs.count - failed))
             #expect((try await client.audit(admin: admin)["mismatches"] as? [Any])?.isEmpty == true)
+        }
+    }
+}
+
+@Suite("Effects: the caller's job list")
+struct EffectJobListTests {
+    @Test(arguments: TestDatabase.allCases)
+    func jobsAreListedNewestFirstWithCursors(_ database: TestDatabase) async throws {
+        try await TestApp.runWithDatabase(database) { client, db in
+            let admin = try await client.registerAdmin()
+            let user = try await client.register()
+            try await client.grant(100, to: user, admin: admin)
+            let video = try await client.createVideo(owner: user)
+            var created: [String] = []
+            for _ in 0..<5 { created.append(try #require(try await client.createJob(user, video: video).json["job_id"] as? String)) }
+
+            var seen: [String] = []
+            var cursor = ""
+            repeat {
+                let page = try await client.get("/v1/effects/jobs?limit=2&cursor=\(cursor)", token: user.accessToken).json
+                #expect(Set(page.keys) == ["jobs", "next_cursor", "has_more"])
+                seen += try #require(page["jobs"] as? [[String: Any]]).compactMap { $0["job_id"] as? String }
+                cursor = page["next_cursor"] as? String ?? ""
+                #expect((page["has_more"] as? Bool) == !cursor.isEmpty)
+            } while !cursor.isEmpty
+            #expect(seen == created.reversed())
+
+            let other = try await client.register()
+            let empty = try await client.get("/v1/effects/jobs", token: other.accessToken).json
+            #expect((empty["jobs"] as? [Any])?.isEmpty == true && empty["next_cursor"] is NSNull)
+            let mine = try await client.get("/v1/effects/jobs?limit=1", token: user.accessToken).json
+            let myCursor = try #require(mine["next_cursor"] as? String)
+            try await client.get("/v1/effects/jobs?cursor=\(myCursor)", token: other.accessToken).expectProblem(422, code: "validation_failed")
+            try await client.get("/v1/effects/jobs?limit=0", token: user.accessToken).expectProblem(422, code: "validation_failed")
         }
     }
 }

@@ -21,7 +21,7 @@ struct WorkerEndToEndTests {
                     let admin = try await client.registerAdmin()
                     let user = try await client.register()
                     #expect(try await client.purchase(user, package: "starter_100").status == .ok)
-                    let video = try await client.insertVideo(owner: user, in: db)
+                    let video = try await client.createVideo(owner: user)
 
                     let good = try #require(try await client.createJob(user, video: video).json["job_id"] as? String)
                     try await Self.runWorker(
