@@ -105,13 +105,4 @@ struct Page<Item: Sendable>: Sendable {
         self.items = Array(rows.prefix(limit))
         self.next = rows.count > limit ? self.items.last.map(key) : nil
     }
-
-    func map<T>(_ transform: (Item) throws -> T) rethrows -> Page<T> {
-        Page<T>(items: try self.items.map(transform), next: self.next)
-    }
-
-    private init(items: [Item], next: FeedCursor?) {
-        self.items = items
-        self.next = next
-    }
 }

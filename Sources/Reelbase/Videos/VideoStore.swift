@@ -62,7 +62,8 @@ struct SQLVideoStore: VideoStore {
                 RETURNING \(self.videoColumns)
                 """
             ).first()
-            guard let row else { return nil }
+            // An INSERT without ON CONFLICT returns its row or throws; an empty answer is a driver fault.
+            guard let row else { throw Problem.internalError }
             var record = try VideoRecord(row: row, owner: owner)
             // The viewer is the owner: nobody has liked the video yet, and nobody follows themselves.
             record.viewer = VideoViewerState(isLiked: false, isFollowing: false)
