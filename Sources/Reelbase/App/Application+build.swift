@@ -99,6 +99,7 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
 
     HealthRoutes(database: dependencies.database).addRoutes(to: router)
     MetricsRoutes(database: dependencies.database).addRoutes(to: router)
+    APIDocument.addRoutes(to: router)
 
     // Three separate groups under /v1, because a group's middleware applies to every route added to it later:
     // auth (no token needed, a stale one must not block a refresh), the API (bearer tokens), workers (service key).

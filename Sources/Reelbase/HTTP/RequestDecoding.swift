@@ -17,9 +17,22 @@ extension Request {
         guard buffer.readableBytes > 0 else {
             throw Problem.invalidJSON("The request body is empty; a JSON object is required.")
         }
+        let data = Data(buffer: buffer)
+        // PostgreSQL cannot store U+0000 in text, and no field of this API needs it: refuse it up front, on both
+        // databases, rather than fail deep in a write.
+        if data.contains(0) || data.range(of: Data(#"\u0000"#.utf8)) != nil {
+            throw Problem.validation(field: "body", "Text must not contain NUL (U+0000) characters.")
+        }
         do {
-            return try context.requestDecoder.decode(Body.self, from: Data(buffer: buffer))
+            return try context.requestDecoder.decode(Body.self, from: data)
         } catch let error as DecodingError {
+            // Foundation reports a number that does not fit the field (12.5 for an integer) like broken JSON, with
+            // no field: tell the two apart by parsing the bytes on their own.
+            if case .dataCorrupted(let decodingContext) = error, decodingContext.codingPath.isEmpty,
+                (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
+            {
+                throw Problem.validation(field: "body", "A value has the wrong type or range: \(decodingContext.debugDescription)")
+            }
             throw Self.problem(for: error)
         }
     }

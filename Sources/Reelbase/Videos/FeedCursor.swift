@@ -105,4 +105,14 @@ struct Page<Item: Sendable>: Sendable {
         self.items = Array(rows.prefix(limit))
         self.next = rows.count > limit ? self.items.last.map(key) : nil
     }
+
+    /// The same page with its rows transformed (the position stays).
+    func map<T>(_ transform: (Item) throws -> T) rethrows -> Page<T> {
+        Page<T>(items: try self.items.map(transform), next: self.next)
+    }
+
+    private init(items: [Item], next: FeedCursor?) {
+        self.items = items
+        self.next = next
+    }
 }

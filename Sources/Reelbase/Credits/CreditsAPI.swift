@@ -1,0 +1,94 @@
+/// OpenAPI part: the seed's wallet endpoints and the admin endpoints.
+enum CreditsAPI: APIPart {
+    static var paths: OAS.Object {
+        [
+            "/v1/credits/packages": [
+                "get": OAS.operation(
+                    "Credit packages on sale (seed §2.1)", tag: "Credits", auth: .none,
+                    responses: [200: ("Packages", OAS.object(["packages": OAS.array(OAS.ref("CreditPackage"))]))])
+            ],
+            "/v1/credits/purchase": [
+                "post": OAS.operation(
+                    "Buy a package (seed §2.2)", tag: "Credits", auth: .user,
+                    body: OAS.object(["package_id": OAS.string, "payment_method": OAS.string, "payment_token": OAS.string]),
+                    responses: [
+                        200: ("Paid and credited", OAS.ref("PurchaseResponse")),
+                        202: ("Stripe needs customer action; credited by webhook", OAS.ref("PendingPurchase")),
+                    ])
+            ],
+            "/v1/credits/balance": [
+                "get": OAS.operation(
+                    "Balance and totals (seed §2.3)", tag: "Credits", auth: .user,
+                    responses: [200: ("Balance", OAS.object(["balance": OAS.integer, "total_earned": OAS.integer, "total_spent": OAS.integer]))])
+            ],
+            "/v1/credits/history": [
+                "get": OAS.operation(
+                    "Ledger rows, newest first (seed §2.4)", tag: "Credits", auth: .user,
+                    parameters: [
+                        OAS.query("page", ["type": "integer", "minimum": 1, "default": 1], "Page number."),
+                        OAS.query("page_size", ["type": "integer", "minimum": 1, "maximum": 100, "default": 20], "Rows per page."),
+                        OAS.query("transaction_type", OAS.string(["purchase", "usage", "refund", "bonus"]), "Only rows of this type."),
+                    ],
+                    responses: [
+                        200: (
+                            "A page of rows",
+                            OAS.object([
+                                "transactions": OAS.array(OAS.ref("LedgerRow")), "total": OAS.integer, "page": OAS.integer,
+                                "page_size": OAS.integer, "has_more": OAS.boolean,
+                            ])
+                        )
+                    ])
+            ],
+            "/v1/admin/credits/grants": [
+                "post": OAS.operation(
+                    "Grant credits as a bonus row (admins)", tag: "Admin", auth: .user,
+                    body: OAS.object([
+                        "user_id": OAS.uuid, "credits": ["type": "integer", "minimum": 1, "maximum": 1_000_000], "reason": OAS.string,
+                    ]),
+                    responses: [201: ("The bonus row", OAS.ref("Grant"))])
+            ],
+            "/v1/admin/credits/audit": [
+                "get": OAS.operation(
+                    "Recompute every balance and running sum from the ledger (admins)", tag: "Admin", auth: .user,
+                    responses: [
+                        200: (
+                            "Audit",
+                            OAS.object([
+                                "users_checked": OAS.integer,
+                                "mismatches": OAS.array(
+                                    OAS.object([
+                                        "user_id": OAS.uuid, "balance": OAS.integer, "ledger_sum": OAS.integer,
+                                        "bad_row_ids": OAS.array(OAS.uuid),
+                                    ])),
+                            ])
+                        )
+                    ])
+            ],
+        ]
+    }
+
+    static var ledgerRow: [String: OAS.Object] {
+        [
+            "id": OAS.uuid, "transaction_type": OAS.string(["purchase", "usage", "refund", "bonus"]), "credits": OAS.integer,
+            "balance_after": OAS.integer, "description": OAS.string, "created_at": OAS.dateTime,
+        ]
+    }
+
+    static var schemas: OAS.Object {
+        [
+            "CreditPackage": OAS.object([
+                "id": OAS.string, "credits": OAS.integer, "price": OAS.number, "name": OAS.string, "price_per_credit": OAS.number,
+                "currency": OAS.string,
+            ]),
+            "PurchaseResponse": OAS.object([
+                "transaction_id": OAS.uuid, "credits_added": OAS.integer, "new_balance": OAS.integer, "amount_paid": OAS.number,
+                "currency": OAS.string,
+            ]),
+            "PendingPurchase": OAS.object([
+                "status": OAS.string(["pending"]), "payment_intent_id": OAS.string, "client_secret": OAS.string,
+            ]),
+            "LedgerRow": OAS.object(ledgerRow),
+            "Grant": OAS.object(ledgerRow.merging(["user_id": OAS.uuid]) { $1 }),
+        ]
+    }
+}
