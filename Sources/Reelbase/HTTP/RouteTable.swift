@@ -23,16 +23,19 @@ public final class RouteTable: Sendable {
         self.storage.withLockedValue { $0 = routes }
     }
 
-    /// The methods served at a concrete path (empty if the path is unknown).
+    /// The methods served at a concrete path (empty if the path is unknown). Like the router, a literal segment
+    /// beats a parameter: `/v1/follows/check-batch` offers only what is registered there, not `/v1/follows/{user_id}`'s.
     func allowedMethods(for path: String) -> [HTTPRequest.Method] {
         let segments = Self.segments(path)
-        return self.routes.filter { route in
+        let matches = self.routes.compactMap { route -> (route: Route, literals: [Bool])? in
             let pattern = Self.segments(route.path)
-            guard pattern.count == segments.count else { return false }
-            return zip(pattern, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
-        }.reduce(into: []) { methods, route in
-            if !methods.contains(route.method) { methods.append(route.method) }
+            guard pattern.count == segments.count, zip(pattern, segments).allSatisfy({ $0.hasPrefix("{") || $0 == $1 }) else {
+                return nil
+            }
+            return (route, pattern.map { !$0.hasPrefix("{") })
         }
+        guard let best = matches.map(\.literals).max(by: { $0.lexicographicallyPrecedes($1) { !$0 && $1 } }) else { return [] }
+        return Set(matches.filter { $0.literals == best }.map(\.route.method)).sorted { $0.rawValue < $1.rawValue }
     }
 
     private static func segments(_ path: String) -> [Substring] {

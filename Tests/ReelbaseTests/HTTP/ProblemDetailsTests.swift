@@ -122,3 +122,17 @@ struct AwkwardJSONTests {
         }
     }
 }
+
+@Suite("HTTP conventions: 405 follows the router's precedence")
+struct AllowHeaderTests {
+    @Test(arguments: TestDatabase.allCases)
+    func fixedPathsAdvertiseOnlyTheirOwnMethods(_ database: TestDatabase) async throws {
+        try await TestApp.run(database) { client in
+            let response = try await client.request(.delete, "/v1/follows/check-batch")
+            try response.expectProblem(405, code: "method_not_allowed")
+            #expect(response.headers[.allow] == "POST")
+            let user = try await client.request(.put, "/v1/follows/\(UUID().uuidString)")
+            #expect(user.headers[.allow] == "DELETE, POST")
+        }
+    }
+}
