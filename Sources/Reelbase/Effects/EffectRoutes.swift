@@ -61,31 +61,13 @@ struct EffectRoutes {
         }
     }
 
-    /// `{jobs, next_cursor, has_more}`; `next_cursor` is `null` on the last page.
-    struct JobPage: ResponseEncodable {
-        var jobs: [JobView]
-        var nextCursor: String?
-
-        enum CodingKeys: String, CodingKey {
-            case jobs
-            case nextCursor = "next_cursor"
-            case hasMore = "has_more"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(self.jobs, forKey: .jobs)
-            try container.encode(self.nextCursor, forKey: .nextCursor)
-            try container.encode(self.nextCursor != nil, forKey: .hasMore)
-        }
-    }
-
-    @Sendable func jobList(_ request: Request, context: AppRequestContext) async throws -> JobPage {
+    @Sendable func jobList(_ request: Request, context: AppRequestContext) async throws -> CursorPageResponse<JobView> {
         let userID = try context.requireUser()
         // The list name binds a cursor to its owner: another user's cursor does not decode here.
         let list = "effect_jobs:\(userID.lowercased)"
         let page = try await self.jobs.list(userID: userID, page: try PageRequest(request, list: list, cursors: self.cursors))
-        return JobPage(jobs: page.items.map { JobView($0) }, nextCursor: page.next.map { self.cursors.encode($0, list: list) })
+        return CursorPageResponse(
+            "jobs", items: page.items.map { JobView($0) }, nextCursor: page.next.map { self.cursors.encode($0, list: list) })
     }
 
     @Sendable func job(_ request: Request, context: AppRequestContext) async throws -> JobView {

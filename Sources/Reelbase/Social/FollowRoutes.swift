@@ -48,16 +48,15 @@ struct FollowRoutes {
         return FollowBatchResponse(followingUsers: Dictionary(uniqueKeysWithValues: ids.map { ($0.lowercased, followed.contains($0)) }))
     }
 
-    private func list(_ direction: FollowDirection, request: Request, context: AppRequestContext) async throws -> UserPageResponse {
+    private func list(_ direction: FollowDirection, request: Request, context: AppRequestContext) async throws -> CursorPageResponse<FollowListUser> {
         let userID = try context.parameters.uuid("user_id", resource: "User")
         guard try await self.users.find(id: userID) != nil else { throw Problem.notFound("User") }
         let list = "users/\(userID.lowercased)/\(direction.rawValue)"
         let page = try PageRequest(request, list: list, cursors: self.cursors)
         let result = try await self.follows.list(direction, of: userID, after: page.after, limit: page.limit, viewer: context.userID)
-        return UserPageResponse(
-            users: result.items.map { FollowListUser(profile: $0.user.profile, viewer: $0.viewer) },
-            nextCursor: result.next.map { self.cursors.encode($0, list: list) }
-        )
+        return CursorPageResponse(
+            "users", items: result.items.map { FollowListUser(profile: $0.user.profile, viewer: $0.viewer) },
+            nextCursor: result.next.map { self.cursors.encode($0, list: list) })
     }
 
     /// The user to follow or unfollow and the signed-in caller; nobody follows themselves (`422`).

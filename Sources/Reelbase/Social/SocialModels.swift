@@ -143,22 +143,3 @@ struct FollowListUser: Encodable, Sendable {
         }
     }
 }
-
-/// `{users, next_cursor, has_more}`; `next_cursor` is `null` on the last page.
-struct UserPageResponse: ResponseEncodable, Sendable {
-    var users: [FollowListUser]
-    var nextCursor: String?
-
-    enum CodingKeys: String, CodingKey {
-        case users
-        case nextCursor = "next_cursor"
-        case hasMore = "has_more"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(self.users, forKey: .users)
-        try container.encode(self.nextCursor, forKey: .nextCursor)
-        try container.encode(self.nextCursor != nil, forKey: .hasMore)
-    }
-}

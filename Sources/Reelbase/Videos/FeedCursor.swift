@@ -116,3 +116,32 @@ struct Page<Item: Sendable>: Sendable {
         self.next = next
     }
 }
+
+/// The answer of every cursor list: `{<items key>: [...], next_cursor, has_more}`; `next_cursor` is `null` on the
+/// last page and `has_more` says the same.
+struct CursorPageResponse<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
+    var itemsKey: String
+    var items: [Item]
+    var nextCursor: String?
+
+    init(_ itemsKey: String, items: [Item], nextCursor: String?) {
+        self.itemsKey = itemsKey
+        self.items = items
+        self.nextCursor = nextCursor
+    }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { self.stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(self.items, forKey: Key(self.itemsKey))
+        try container.encode(self.nextCursor, forKey: Key("next_cursor"))
+        try container.encode(self.nextCursor != nil, forKey: Key("has_more"))
+    }
+}

@@ -155,22 +155,3 @@ struct VideoResponse: ResponseEncodable, Sendable {
         }
     }
 }
-
-/// `{videos, next_cursor, has_more}`; `next_cursor` is `null` on the last page.
-struct VideoPageResponse: ResponseEncodable, Sendable {
-    var videos: [VideoResponse]
-    var nextCursor: String?
-
-    enum CodingKeys: String, CodingKey {
-        case videos
-        case nextCursor = "next_cursor"
-        case hasMore = "has_more"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(self.videos, forKey: .videos)
-        try container.encode(self.nextCursor, forKey: .nextCursor)
-        try container.encode(self.nextCursor != nil, forKey: .hasMore)
-    }
-}

@@ -45,12 +45,12 @@ struct VideoRoutes {
         }
     }
 
-    @Sendable func feed(_ request: Request, context: AppRequestContext) async throws -> VideoPageResponse {
+    @Sendable func feed(_ request: Request, context: AppRequestContext) async throws -> CursorPageResponse<VideoResponse> {
         let page = try PageRequest(request, list: "videos", cursors: self.cursors)
         return try await self.answer(ownerID: nil, page: page, list: "videos", context: context)
     }
 
-    @Sendable func userVideos(_ request: Request, context: AppRequestContext) async throws -> VideoPageResponse {
+    @Sendable func userVideos(_ request: Request, context: AppRequestContext) async throws -> CursorPageResponse<VideoResponse> {
         let userID = try context.parameters.uuid("user_id", resource: "User")
         guard try await self.users.find(id: userID) != nil else { throw Problem.notFound("User") }
         let list = "users/\(userID.lowercased)/videos"
@@ -58,11 +58,9 @@ struct VideoRoutes {
         return try await self.answer(ownerID: userID, page: page, list: list, context: context)
     }
 
-    private func answer(ownerID: UUID?, page: PageRequest, list: String, context: AppRequestContext) async throws -> VideoPageResponse {
+    private func answer(ownerID: UUID?, page: PageRequest, list: String, context: AppRequestContext) async throws -> CursorPageResponse<VideoResponse> {
         let result = try await self.videos.page(ownerID: ownerID, after: page.after, limit: page.limit, viewer: context.userID)
-        return VideoPageResponse(
-            videos: result.items.map(\.response),
-            nextCursor: result.next.map { self.cursors.encode($0, list: list) }
-        )
+        return CursorPageResponse(
+            "videos", items: result.items.map(\.response), nextCursor: result.next.map { self.cursors.encode($0, list: list) })
     }
 }
