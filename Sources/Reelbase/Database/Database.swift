@@ -8,11 +8,23 @@ public struct Database: Sendable {
     public let sql: any SQLDatabase
     public let dialect: SQLDialectKind
     let retryPolicy: RetryPolicy
+    /// Queues this process's write transactions (SQLite only; see ``WriteGate``).
+    let writeGate: WriteGate?
 
     init(sql: any SQLDatabase, dialect: SQLDialectKind, retryPolicy: RetryPolicy = .default) {
+        self.init(sql: sql, dialect: dialect, retryPolicy: retryPolicy, writeGate: dialect == .sqlite ? WriteGate() : nil)
+    }
+
+    private init(sql: any SQLDatabase, dialect: SQLDialectKind, retryPolicy: RetryPolicy, writeGate: WriteGate?) {
         self.sql = sql
         self.dialect = dialect
         self.retryPolicy = retryPolicy
+        self.writeGate = writeGate
+    }
+
+    /// The same database (and write queue) reached through another `SQLDatabase`, e.g. one that observes statements.
+    func wrapping(_ sql: (any SQLDatabase) -> any SQLDatabase) -> Database {
+        Database(sql: sql(self.sql), dialect: self.dialect, retryPolicy: self.retryPolicy, writeGate: self.writeGate)
     }
 
     /// Runs `body` in a write transaction on one connection, committing if it returns and rolling back if it throws.
@@ -24,7 +36,7 @@ public struct Database: Sendable {
         var attempt = 1
         while true {
             do {
-                return try await self.sql.withSession { connection in
+                return try await self.inGate { try await self.sql.withSession { connection in
                     try await connection.raw(self.dialect.beginWrite).run()
                     let result: R
                     do {
@@ -40,7 +52,7 @@ public struct Database: Sendable {
                         throw error
                     }
                     return result
-                }
+                } }
             } catch {
                 switch DatabaseFailure(error) {
                 case .retryable where attempt < self.retryPolicy.maxAttempts:
@@ -53,6 +65,13 @@ public struct Database: Sendable {
                 }
             }
         }
+    }
+}
+
+extension Database {
+    fileprivate func inGate<R: Sendable>(_ body: @Sendable () async throws -> R) async throws -> R {
+        guard let writeGate else { return try await body() }
+        return try await writeGate.withGate(body)
     }
 }
 

@@ -38,6 +38,6 @@ struct ObservedSQLDatabase: SQLDatabase {
 extension Database {
     /// The same database, reporting every statement to `observer`.
     func observed(by observer: @escaping StatementObserver) -> Database {
-        Database(sql: ObservedSQLDatabase(base: self.sql, observer: observer), dialect: self.dialect, retryPolicy: self.retryPolicy)
+        self.wrapping { ObservedSQLDatabase(base: $0, observer: observer) }
     }
 }
