@@ -14,6 +14,8 @@ struct AppDependencies: Sendable {
     let refreshTokens: any RefreshTokenStore
     let catalog: CreditCatalog
     let gateway: any PaymentGateway
+    /// Clients the dependencies hold open (the Stripe gateway's HTTP client), shut down after the server drains.
+    let services: [any Service]
 }
 
 /// Assembles the Reelbase server from its configuration: the database and its pool, the stores, the router.
@@ -34,6 +36,7 @@ public func buildApplication(configuration: AppConfiguration, logger: Logger) as
         logger: logger
     )
     app.addServices(databaseService)
+    app.addServices(dependencies.services)
     app.beforeServerStarts {
         try await Migrator(database: database, logger: logger).migrate()
         logger.info(
@@ -55,6 +58,9 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         logger.warning("JWT_SECRET is not set: using a random secret, so tokens stop working when the server restarts")
         secret = TokenIssuer.randomSecret()
     }
+    let catalog = try configuration.creditPackagesFile.map(CreditCatalog.init(contentsOf:)) ?? .seed
+    // Last: it opens an HTTP client that only the application's services will close.
+    let (gateway, gatewayServices) = try makePaymentGateway(configuration, logger: logger)
     return AppDependencies(
         configuration: configuration,
         database: database,
@@ -63,8 +69,9 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         ledger: CreditLedger(dialect: database.dialect),
         users: SQLUserStore(database: database),
         refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL),
-        catalog: try configuration.creditPackagesFile.map(CreditCatalog.init(contentsOf:)) ?? .seed,
-        gateway: MockPaymentGateway()
+        catalog: catalog,
+        gateway: gateway,
+        services: gatewayServices
     )
 }
 
@@ -85,6 +92,10 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         ledger: dependencies.ledger,
         signupBonusCredits: dependencies.configuration.signupBonusCredits
     ).addRoutes(to: v1.group("auth"))
+    StripeWebhookRoutes(
+        signature: dependencies.configuration.stripeWebhookSecret.map(StripeSignature.init(secret:)),
+        store: StripeWebhookStore(database: dependencies.database, ledger: dependencies.ledger, catalog: dependencies.catalog)
+    ).addRoutes(to: v1.group("payments"))
 
     let authenticated = v1.add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens))
     UserRoutes(users: dependencies.users).addRoutes(to: authenticated.group("users"))
