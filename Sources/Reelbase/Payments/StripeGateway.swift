@@ -29,6 +29,9 @@ struct StripeGateway: PaymentGateway {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(15))
         configuration.redirectConfiguration = .disallow
+        // Otherwise the pool keeps re-dialling a refused connection until the request's deadline; the gateway's
+        // own bounded retry handles that, and fails fast when Stripe is plainly unreachable.
+        configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

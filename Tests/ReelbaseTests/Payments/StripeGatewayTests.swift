@@ -60,7 +60,7 @@ struct StripeGatewayTests {
                 let extra = try await db.extraData(type: "purchase")
                 #expect(extra == [["package_id": "basic_500", "payment_method": "card", "gateway": "stripe", "gateway_payment_id": "pi_fake_1"]])
                 #expect(try await db.paymentStatus("pi_fake_1") == "succeeded")
-                #expect(try await db.count("credit_transactions", where: "extra_data LIKE '%pm_card_visa%'") == 0)
+                #expect(try await db.count("credit_transactions", where: "CAST(extra_data AS TEXT) LIKE '%pm_card_visa%'") == 0)
                 try await client.expectCleanAudit()
             }
         }
