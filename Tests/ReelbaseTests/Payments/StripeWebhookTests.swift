@@ -107,7 +107,9 @@ struct StripeWebhookTests {
             try await TestApp.runWithDatabase(database, settings: fake.settings) { client, db in
                 let user = try await Self.pendingPurchase(client)
                 let event = FakeStripe.intentEvent("payment_intent.succeeded", intentID: "pi_fake_1", id: "evt_1")
-                let valid = FakeStripe.signature(for: event)
+                // One timestamp for every header built from the valid signature: its v1 signs that very `t`.
+                let signedAt = Date()
+                let valid = FakeStripe.signature(for: event, at: signedAt)
                 let validV1 = try #require(valid.split(separator: ",").last)
                 let now = Int(Date().timeIntervalSince1970)
                 let headers: [String?] = [
@@ -138,7 +140,7 @@ struct StripeWebhookTests {
                 #expect(try await db.paymentStatus("pi_fake_1") == "pending")
 
                 // While a secret is rolled Stripe sends one v1 per secret: any match is enough.
-                let rolled = FakeStripe.signature(for: event, secret: "whsec_old_secret") + "," + validV1
+                let rolled = FakeStripe.signature(for: event, secret: "whsec_old_secret", at: signedAt) + "," + validV1
                 #expect(try await client.webhook(event, stripeSignature: rolled).status == .ok)
                 #expect(try await client.balance(user)["balance"] == 500)
             }
