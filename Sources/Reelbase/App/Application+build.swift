@@ -20,6 +20,8 @@ struct AppDependencies: Sendable {
     let likes: any LikeStore
     let follows: any FollowStore
     let cursors: FeedCursor.Codec
+    /// Clients the dependencies hold open (the Stripe gateway's HTTP client), shut down after the server drains.
+    let services: [any Service]
 }
 
 /// Assembles the Reelbase server from its configuration: the database and its pool, the stores, the router.
@@ -50,6 +52,7 @@ public func buildApplication(
         databaseService,
         EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger)
     )
+    app.addServices(dependencies.services)
     app.beforeServerStarts {
         try await Migrator(database: database, logger: logger).migrate()
         logger.info(
@@ -71,6 +74,10 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         logger.warning("JWT_SECRET is not set: using a random secret, so tokens stop working when the server restarts")
         secret = TokenIssuer.randomSecret()
     }
+    let catalog = try configuration.creditPackagesFile.map(CreditCatalog.init(contentsOf:)) ?? .seed
+    let effects = try configuration.effectsFile.map(EffectCatalog.init(contentsOf:)) ?? .builtIn
+    // Last: it opens an HTTP client that only the application's services will close.
+    let (gateway, gatewayServices) = try makePaymentGateway(configuration, logger: logger)
     return AppDependencies(
         configuration: configuration,
         database: database,
@@ -79,14 +86,15 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         ledger: CreditLedger(dialect: database.dialect),
         users: SQLUserStore(database: database),
         refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL),
-        catalog: try configuration.creditPackagesFile.map(CreditCatalog.init(contentsOf:)) ?? .seed,
-        gateway: MockPaymentGateway(),
-        effects: try configuration.effectsFile.map(EffectCatalog.init(contentsOf:)) ?? .builtIn,
+        catalog: catalog,
+        gateway: gateway,
+        effects: effects,
         effectJobs: EffectJobStore(database: database, ledger: CreditLedger(dialect: database.dialect)),
         videos: SQLVideoStore(database: database),
         likes: SQLLikeStore(database: database),
         follows: SQLFollowStore(database: database),
-        cursors: FeedCursor.Codec(secret: secret)
+        cursors: FeedCursor.Codec(secret: secret),
+        services: gatewayServices
     )
 }
 
@@ -101,8 +109,9 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
     MetricsRoutes(database: dependencies.database).addRoutes(to: router)
     APIDocument.addRoutes(to: router)
 
-    // Three separate groups under /v1, because a group's middleware applies to every route added to it later:
-    // auth (no token needed, a stale one must not block a refresh), the API (bearer tokens), workers (service key).
+    // Separate groups under /v1, because a group's middleware applies to every route added to it later: auth (no
+    // token needed, a stale one must not block a refresh), webhooks (Stripe's signature), the API (bearer tokens),
+    // workers (service key).
     AuthRoutes(
         database: dependencies.database,
         users: dependencies.users,
@@ -112,6 +121,10 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         ledger: dependencies.ledger,
         signupBonusCredits: dependencies.configuration.signupBonusCredits
     ).addRoutes(to: router.group("v1/auth"))
+    StripeWebhookRoutes(
+        signature: dependencies.configuration.stripeWebhookSecret.map(StripeSignature.init(secret:)),
+        store: StripeWebhookStore(database: dependencies.database, ledger: dependencies.ledger, catalog: dependencies.catalog)
+    ).addRoutes(to: router.group("v1/payments"))
 
     let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens))
     UserRoutes(users: dependencies.users).addRoutes(to: authenticated.group("users"))

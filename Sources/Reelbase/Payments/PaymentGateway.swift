@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import ServiceLifecycle
 
 /// One attempt to take money for a package.
 struct ChargeRequest: Sendable {
@@ -49,5 +51,25 @@ struct MockPaymentGateway: PaymentGateway {
             return .declined(paymentID: paymentID, message: "Your card was declined.")
         }
         return .succeeded(paymentID: paymentID)
+    }
+}
+
+/// The gateway `PAYMENT_GATEWAY` names, with the services that must run beside it (and shut down after the server).
+func makePaymentGateway(_ configuration: AppConfiguration, logger: Logger) throws -> (any PaymentGateway, [any Service]) {
+    switch configuration.paymentGateway {
+    case .mock:
+        return (MockPaymentGateway(), [])
+    case .stripe:
+        guard let secretKey = configuration.stripeSecretKey else {
+            throw ConfigurationError("PAYMENT_GATEWAY=stripe requires STRIPE_SECRET_KEY")
+        }
+        guard let base = URL(string: configuration.stripeAPIBase), ["https", "http"].contains(base.scheme), base.host != nil else {
+            throw ConfigurationError("STRIPE_API_BASE must be an http(s) URL, got '\(configuration.stripeAPIBase)'")
+        }
+        var apiBase = configuration.stripeAPIBase
+        while apiBase.hasSuffix("/") { apiBase.removeLast() }
+        let client = StripeGateway.makeHTTPClient()
+        let gateway = StripeGateway(client: client, secretKey: secretKey, apiBase: apiBase, logger: logger)
+        return (gateway, [HTTPClientService(client: client)])
     }
 }

@@ -1,5 +1,20 @@
 /// OpenAPI part: payment webhooks.
 enum PaymentsAPI: APIPart {
-    static var paths: OAS.Object { [:] }
+    static var paths: OAS.Object {
+        [
+            "/v1/payments/webhooks/stripe": [
+                "post": OAS.operation(
+                    "Stripe events, verified by the Stripe-Signature header (400 for a missing, forged or stale signature)",
+                    tag: "Payments", auth: .none,
+                    parameters: [
+                        ["name": "Stripe-Signature", "in": "header", "required": true, "schema": OAS.string,
+                         "description": "t=<unix time>,v1=<hex HMAC-SHA256 of \"t.body\">[,v1=…]"]
+                    ],
+                    body: ["type": "object"],
+                    responses: [200: ("Verified (and applied, or ignored)", OAS.object(["received": OAS.boolean]))])
+            ]
+        ]
+    }
+
     static var schemas: OAS.Object { [:] }
 }

@@ -1,7 +1,7 @@
 import SQLKit
 
 extension Migration {
-    static let stripePayments = Migration(version: 5, name: "stripe webhook events") { d in
+    static let stripePayments = Migration(version: 5, name: "stripe webhook events, refund shortfalls") { d in
         [
             // Every verified webhook event id, so a replay changes nothing.
             """
@@ -10,7 +10,10 @@ extension Migration {
                 type TEXT NOT NULL,
                 received_at \(unsafeRaw: d.timestampType) NOT NULL
             )
-            """
+            """,
+            // Credits a card refund should have taken back but could not, because the user had already spent them:
+            // kept on the payment for review, since the ledger cannot hold a row of zero credits.
+            "ALTER TABLE payments ADD COLUMN refund_shortfall_credits INTEGER NOT NULL DEFAULT 0",
         ]
     }
 }

@@ -1,0 +1,186 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// A stand-in for Stripe's `POST /v1/payment_intents`, served on 127.0.0.1 at a free port for one test.
+///
+/// Magic PaymentMethods as in Stripe's test mode: `pm_card_visa` succeeds, `pm_card_chargeDeclined` is declined
+/// (402 card_error), `pm_card_threeDSecure` needs customer action; others are unknown (400). Like Stripe, it
+/// answers a repeated `Idempotency-Key` with the first answer and does not charge again.
+struct FakeStripe: Sendable {
+    static let secretKey = "sk_test_fake_4eC39HqLyjWDarjtT1zdp7dc"
+    static let webhookSecret = "whsec_test_fake_secret"
+
+    let state: State
+    let port: Int
+
+    /// Settings that point the app's Stripe gateway at this fake.
+    var settings: [String: String] {
+        [
+            "payment.gateway": "stripe",
+            "stripe.secret.key": Self.secretKey,
+            "stripe.webhook.secret": Self.webhookSecret,
+            "stripe.api.base": "http://127.0.0.1:\(self.port)",
+        ]
+    }
+
+    /// What the fake saw and holds.
+    actor State {
+        struct Intent: Sendable {
+            var id: String
+            var amount: Int
+            var form: [String: String]
+            var idempotencyKey: String?
+        }
+
+        /// PaymentIntents created: each is one real attempt to charge a card.
+        private(set) var intents: [Intent] = []
+        /// Requests received, replays and failures included.
+        private(set) var requests = 0
+        /// Answers kept per idempotency key.
+        private var answers: [String: (Int, String)] = [:]
+        /// This many next requests answer 500 before anything is charged.
+        var failuresToServe = 0
+
+        func failNext(_ count: Int) { self.failuresToServe = count }
+
+        func answer(form: [String: String], idempotencyKey: String?) -> (Int, String) {
+            self.requests += 1
+            if self.failuresToServe > 0 {
+                self.failuresToServe -= 1
+                return (500, #"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#)
+            }
+            if let idempotencyKey, let earlier = self.answers[idempotencyKey] { return earlier }
+            let id = "pi_fake_\(self.intents.count + 1)"
+            let amount = Int(form["amount"] ?? "") ?? 0
+            self.intents.append(Intent(id: id, amount: amount, form: form, idempotencyKey: idempotencyKey))
+            let answer: (Int, String)
+            switch form["payment_method"] {
+            case "pm_card_visa":
+                answer = (200, Self.intent(id, amount: amount, status: "succeeded"))
+            case "pm_card_threeDSecure":
+                answer = (200, Self.intent(id, amount: amount, status: "requires_action"))
+            case "pm_card_chargeDeclined":
+                answer = (
+                    402,
+                    #"{"error":{"type":"card_error","code":"card_declined","decline_code":"generic_decline","message":"Your card was declined.","payment_intent":{"id":"\#(id)","status":"requires_payment_method"}}}"#
+                )
+            default:
+                answer = (
+                    400,
+                    #"{"error":{"type":"invalid_request_error","code":"resource_missing","param":"payment_method","message":"No such PaymentMethod"}}"#
+                )
+            }
+            if let idempotencyKey { self.answers[idempotencyKey] = answer }
+            return answer
+        }
+
+        private static func intent(_ id: String, amount: Int, status: String) -> String {
+            #"{"id":"\#(id)","object":"payment_intent","amount":\#(amount),"currency":"usd","status":"\#(status)","client_secret":"\#(id)_secret_abc"}"#
+        }
+    }
+
+    /// Runs `body` with a fake listening, and stops it afterwards.
+    static func run<R: Sendable>(_ body: @escaping @Sendable (FakeStripe) async throws -> R) async throws -> R {
+        let state = State()
+        let router = Router()
+        router.post("v1/payment_intents") { request, context -> Response in
+            guard request.headers[.authorization] == "Bearer \(Self.secretKey)" else {
+                return Self.json(401, #"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_****"}}"#)
+            }
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 16))
+            let form = Dictionary(
+                (URLComponents(string: "?" + body)?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+            let key = HTTPField.Name("Idempotency-Key").flatMap { request.headers[$0] }
+            let (status, json) = await state.answer(form: form, idempotencyKey: key)
+            return Self.json(status, json)
+        }
+        var logger = Logger(label: "fake-stripe")
+        logger.logLevel = .critical
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake-stripe"),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            },
+            logger: logger
+        )
+        let services = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await services.run() }
+            var iterator = ports.makeAsyncIterator()
+            let result: Result<R, any Error>
+            if let port = await iterator.next() {
+                do {
+                    result = .success(try await body(FakeStripe(state: state, port: port)))
+                } catch {
+                    result = .failure(error)
+                }
+            } else {
+                result = .failure(TestSetupError("the fake Stripe server did not start"))
+            }
+            await services.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return try result.get()
+        }
+    }
+
+    private static func json(_ status: Int, _ body: String) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status),
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: body))
+        )
+    }
+
+    // MARK: Webhooks
+
+    /// A `Stripe-Signature` header for `payload`, as Stripe computes it.
+    static func signature(for payload: String, secret: String = webhookSecret, at time: Date = Date()) -> String {
+        let timestamp = Int(time.timeIntervalSince1970)
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(timestamp).\(payload)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        return "t=\(timestamp),v1=\(mac.map { String(format: "%02x", $0) }.joined())"
+    }
+
+    /// An event as Stripe sends it: `{"id", "object": "event", "type", "data": {"object": …}}`.
+    static func event(id: String = "evt_\(UUID().uuidString.prefix(12))", type: String, object: [String: Any]) -> String {
+        let event: [String: Any] = [
+            "id": id, "object": "event", "type": type, "livemode": false, "created": Int(Date().timeIntervalSince1970),
+            "data": ["object": object],
+        ]
+        return String(decoding: (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+    }
+
+    static func intentEvent(_ type: String, intentID: String, id: String = "evt_\(UUID().uuidString.prefix(12))") -> String {
+        event(id: id, type: type, object: ["id": intentID, "object": "payment_intent", "status": type == "payment_intent.succeeded" ? "succeeded" : "requires_payment_method"])
+    }
+
+    static func refundEvent(intentID: String, amount: Int, amountRefunded: Int, id: String = "evt_\(UUID().uuidString.prefix(12))") -> String {
+        event(
+            id: id, type: "charge.refunded",
+            object: [
+                "id": "ch_\(intentID)", "object": "charge", "payment_intent": intentID, "amount": amount,
+                "amount_refunded": amountRefunded, "refunded": amountRefunded >= amount,
+            ])
+    }
+}
+
+extension TestClient {
+    /// Delivers a webhook payload signed with the fake's secret.
+    func webhook(_ payload: String) async throws -> TestResponse {
+        try await self.webhook(payload, stripeSignature: FakeStripe.signature(for: payload))
+    }
+
+    /// Delivers a webhook payload with this `Stripe-Signature` header, or none.
+    func webhook(_ payload: String, stripeSignature: String?) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let stripeSignature, let name = HTTPField.Name("Stripe-Signature") { headers[name] = stripeSignature }
+        return try await self.request(.post, "/v1/payments/webhooks/stripe", rawBody: payload, headers: headers)
+    }
+}
