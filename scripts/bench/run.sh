@@ -212,6 +212,7 @@ run_pgbench() {
     { cat "$work/pgbench.out" >&2; return 1; }
   local tps failed p50 p99
   tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench.out" | tail -n 1)
+  tps=$(printf "%.1f" "$tps")
   failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out")
   read -r p50 p99 < <(cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n |
     awk '{v[NR] = $1} END {printf "%.2f %.2f\n", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000}')

@@ -34,10 +34,10 @@ struct SeedBenchTests {
                 #expect(try await count("SELECT COUNT(*) AS n FROM likes") == 157)
                 #expect(try await count("SELECT COUNT(*) AS n FROM follows") == 131)
                 #expect(try await count("SELECT COUNT(*) AS n FROM follows WHERE follower_id = following_id") == 0)
-                #expect(try await count("SELECT SUM(like_count) AS n FROM videos") == 157)
-                #expect(try await count("SELECT SUM(follower_count) AS n FROM users") == 131)
-                #expect(try await count("SELECT SUM(following_count) AS n FROM users") == 131)
-                #expect(try await count("SELECT SUM(video_count) AS n FROM users") == 41)
+                #expect(try await count("SELECT CAST(SUM(like_count) AS BIGINT) AS n FROM videos") == 157)
+                #expect(try await count("SELECT CAST(SUM(follower_count) AS BIGINT) AS n FROM users") == 131)
+                #expect(try await count("SELECT CAST(SUM(following_count) AS BIGINT) AS n FROM users") == 131)
+                #expect(try await count("SELECT CAST(SUM(video_count) AS BIGINT) AS n FROM users") == 41)
                 #expect(
                     try await count(
                         "SELECT COUNT(*) AS n FROM videos WHERE like_count <> (SELECT COUNT(*) FROM likes WHERE video_id = videos.id)") == 0)
