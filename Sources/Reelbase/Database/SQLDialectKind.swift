@@ -84,6 +84,21 @@ public enum SQLDialectKind: Sendable {
         self == .postgres ? "SELECT pg_advisory_xact_lock(7342619)" : nil
     }
 
+    // MARK: Bulk loading (`reelbase seed-bench`)
+
+    /// The most parameters one statement may bind: Postgres' wire protocol counts them in 16 bits, SQLite's
+    /// SQLITE_MAX_VARIABLE_NUMBER defaults to 32766.
+    var maxBindParameters: Int { self == .postgres ? 65535 : 32766 }
+
+    /// Write transactions worth running side by side: Postgres inserts into one table from several sessions at
+    /// once, SQLite has one writer and would only make the others wait out its busy timeout.
+    var bulkWriters: Int { self == .postgres ? 3 : 1 }
+
+    /// Refreshes the planner's statistics after a bulk load. On Postgres `VACUUM` also sets the visibility map,
+    /// without which index-only scans (the batch checks) still visit the heap, and it reclaims the row versions
+    /// that set-based counter updates leave behind. It cannot run inside a transaction.
+    var refreshStatistics: SQLQueryString { self == .postgres ? "VACUUM (ANALYZE)" : "ANALYZE" }
+
     /// Triggers that refuse `UPDATE` and `DELETE` on a table: ledger rows are corrected by new rows, never edited.
     func appendOnly(table: String) -> [SQLQueryString] {
         switch self {

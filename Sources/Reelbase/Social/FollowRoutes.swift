@@ -40,12 +40,12 @@ struct FollowRoutes {
         return FollowCheckResponse(userID: target.lowercased, isFollowing: following)
     }
 
-    @Sendable func checkBatch(_ request: Request, context: AppRequestContext) async throws -> FollowBatchResponse {
+    @Sendable func checkBatch(_ request: Request, context: AppRequestContext) async throws -> BatchStatusResponse {
         let me = try context.requireUser()
         let body = try await request.decodeJSON(as: FollowBatchRequest.self, context: context)
         let ids = try batchIDs(body.userIDs, field: "user_ids")
         let followed = try await self.follows.followedUsers(among: ids, followerID: me)
-        return FollowBatchResponse(followingUsers: Dictionary(uniqueKeysWithValues: ids.map { ($0.lowercased, followed.contains($0)) }))
+        return BatchStatusResponse(field: "following_users", ids: ids, matching: followed)
     }
 
     private func list(_ direction: FollowDirection, request: Request, context: AppRequestContext) async throws -> CursorPageResponse<FollowListUser> {

@@ -33,11 +33,11 @@ struct LikeRoutes {
         return LikeCheckResponse(videoID: videoID.lowercased, isLiked: liked)
     }
 
-    @Sendable func checkBatch(_ request: Request, context: AppRequestContext) async throws -> LikeBatchResponse {
+    @Sendable func checkBatch(_ request: Request, context: AppRequestContext) async throws -> BatchStatusResponse {
         let userID = try context.requireUser()
         let body = try await request.decodeJSON(as: LikeBatchRequest.self, context: context)
         let ids = try batchIDs(body.videoIDs, field: "video_ids")
         let liked = try await self.likes.likedVideos(among: ids, userID: userID)
-        return LikeBatchResponse(likedVideos: Dictionary(uniqueKeysWithValues: ids.map { ($0.lowercased, liked.contains($0)) }))
+        return BatchStatusResponse(field: "liked_videos", ids: ids, matching: liked)
     }
 }

@@ -57,11 +57,30 @@ struct LikeBatchRequest: Decodable {
     enum CodingKeys: String, CodingKey { case videoIDs = "video_ids" }
 }
 
-/// `{"liked_videos": {"<uuid>": bool}}`, keyed by the ids in lowercase.
-struct LikeBatchResponse: ResponseEncodable, Sendable {
-    var likedVideos: [String: Bool]
+/// The answer of a batch check, `{"liked_videos": {"<uuid>": bool, …}}` or `{"following_users": …}`, keyed by the
+/// ids in lowercase: byte for byte what `JSONCoding.encoder` writes for it (keys sorted by their UTF-8 bytes).
+///
+/// Written by hand because Foundation's `JSONEncoder` spent about a sixth of a check-batch request's CPU time on
+/// these 100 keys (profiled under load); the keys are UUIDs in lowercase, so nothing in them needs escaping.
+struct BatchStatusResponse: ResponseGenerator, Sendable {
+    let field: String
+    let ids: [UUID]
+    let matching: Set<UUID>
 
-    enum CodingKeys: String, CodingKey { case likedVideos = "liked_videos" }
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let keys = self.ids.map { ($0.lowercased, self.matching.contains($0)) }
+            .sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(self.field.utf8.count + 8 + keys.count * 45)
+        buffer.writeString("{\"\(self.field)\":{")
+        for (index, (key, value)) in keys.enumerated() {
+            buffer.writeString(index == 0 ? "\"" : ",\"")
+            buffer.writeString(key)
+            buffer.writeString(value ? "\":true" : "\":false")
+        }
+        buffer.writeString("}}")
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
+    }
 }
 
 /// `POST /v1/follows/check-batch` (seed §1.2).
@@ -71,12 +90,6 @@ struct FollowBatchRequest: Decodable {
     enum CodingKeys: String, CodingKey { case userIDs = "user_ids" }
 }
 
-/// `{"following_users": {"<uuid>": bool}}`, keyed by the ids in lowercase.
-struct FollowBatchResponse: ResponseEncodable, Sendable {
-    var followingUsers: [String: Bool]
-
-    enum CodingKeys: String, CodingKey { case followingUsers = "following_users" }
-}
 
 /// The ids of a batch check, as the seed fixes them: 1 to 100 strings as sent (duplicates count), each a UUID
 /// in any case. Every string that is not a UUID is named (`video_ids[3]`). Returns the distinct ids.

@@ -1,0 +1,303 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SQLKit
+
+/// `reelbase seed-bench`: fills an empty database with a large, deterministic data set for load benchmarks.
+struct SeedBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed-bench",
+        abstract: "Load a deterministic benchmark data set (users, videos, likes, follows) into an empty database.",
+        discussion: """
+            Applies migrations first and refuses a database that already has users. The same --seed gives the same \
+            ids and rows. Every user is bench<N>@example.com (username bench_<N>) with the password \
+            '\(BenchDataset.password)'.
+            """
+    )
+
+    @Option(name: .customLong("database-url"), help: ArgumentHelp(AppConfiguration.help("database.url"), valueName: "DATABASE_URL"))
+    var databaseURL: String?
+
+    @Option(help: "Number of users.")
+    var users: Int = 100_000
+
+    @Option(help: "Number of videos, each owned by a pseudo-random user.")
+    var videos: Int = 200_000
+
+    @Option(help: "Number of likes, spread evenly over the users.")
+    var likes: Int = 1_000_000
+
+    @Option(help: "Number of follows, spread evenly over the users.")
+    var follows: Int = 1_000_000
+
+    @Option(help: "Seed of every id and of the like and follow patterns.")
+    var seed: UInt64 = 42
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp(AppConfiguration.help("log.level"), valueName: "LOG_LEVEL"))
+    var logLevel: String?
+
+    func validate() throws {
+        _ = try self.dataset()
+    }
+
+    func dataset() throws -> BenchDataset {
+        do {
+            return try BenchDataset(users: self.users, videos: self.videos, likes: self.likes, follows: self.follows, seed: self.seed)
+        } catch let error as BenchDataset.InvalidSize {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func run() async throws {
+        let configuration = try loadConfiguration(configurationReader(flags: ["database.url": self.databaseURL, "log.level": self.logLevel]))
+        let logger = bootstrapLogging(level: configuration.logLevel)
+        let dataset = try self.dataset()
+        try await DatabaseConnector.withDatabase(configuration.databaseURL, logger: logger) { database in
+            try await Migrator(database: database, logger: logger).migrate()
+            try await BenchSeeder(dataset: dataset, database: database, logger: logger).load()
+        }
+    }
+}
+
+/// The benchmark data set, as pure functions of its sizes and seed: nothing is random at load time, so two loads
+/// with the same parameters write the same rows, and a benchmark can name a user's likes without asking the database.
+struct BenchDataset: Sendable {
+    static let password = "reelbase-bench"
+    /// bcrypt (cost 10) of ``password``, computed once: hashing 100,000 passwords would take hours, and a fixed
+    /// hash keeps the rows identical from one load to the next (bcrypt salts at random).
+    static let passwordHash = "$2b$10$KOd8P6qltFahIfVTcOwa5.RccXyAgQj6NxVRama./zdatq6EWxWn."
+    /// 2025-01-01T00:00:00Z: users are created one second apart before it, videos one second apart after it.
+    static let epoch: TimeInterval = 1_735_689_600
+
+    struct InvalidSize: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    let users: Int
+    let videos: Int
+    let likes: Int
+    let follows: Int
+    let seed: UInt64
+
+    /// User `u` likes videos `(u * likeStart + j * likeStep) % videos` for `j` below its share: distinct for each
+    /// `j` because `likeStep` is coprime to `videos`. Follows do the same over the `users - 1` other users.
+    private let likeStart: Int
+    private let likeStep: Int
+    private let followStart: Int
+    private let followStep: Int
+
+    init(users: Int, videos: Int, likes: Int, follows: Int, seed: UInt64) throws {
+        // Ten million keeps every product below (u * start) within Int64.
+        let limit = 10_000_000
+        guard (0...limit).contains(users), (0...limit).contains(videos) else {
+            throw InvalidSize(description: "--users and --videos must be in 0...\(limit)")
+        }
+        guard videos == 0 || users > 0 else { throw InvalidSize(description: "videos need at least one user to own them") }
+        guard likes >= 0, likes <= users * videos else {
+            throw InvalidSize(description: "--likes must be in 0...\(users * videos) (each user likes a video at most once)")
+        }
+        guard follows >= 0, follows <= users * max(users - 1, 0) else {
+            throw InvalidSize(description: "--follows must be in 0...\(users * max(users - 1, 0)) (no self-follows, no duplicates)")
+        }
+        self.users = users
+        self.videos = videos
+        self.likes = likes
+        self.follows = follows
+        self.seed = seed
+        self.likeStart = Self.residue(Self.mix(seed ^ 0x6c69_6b65), modulo: videos)
+        self.likeStep = Self.coprime(near: Self.golden(videos), to: videos)
+        self.followStart = Self.residue(Self.mix(seed ^ 0x666f_6c6c), modulo: users - 1)
+        self.followStep = Self.coprime(near: Self.golden(users - 1), to: users - 1)
+    }
+
+    func userID(_ u: Int) -> UUID { self.uuid(kind: 1, index: u) }
+    func videoID(_ v: Int) -> UUID { self.uuid(kind: 2, index: v) }
+    static func email(_ u: Int) -> String { "bench\(u)@example.com" }
+
+    /// Owners are spread pseudo-randomly, so `video_count` varies from user to user as it would in life.
+    func owner(ofVideo v: Int) -> Int { Self.residue(Self.mix(self.seed ^ 0x6f77_6e72 ^ UInt64(v) << 20), modulo: self.users) }
+
+    func likedVideos(ofUser u: Int) -> [Int] {
+        (0..<Self.share(self.likes, of: u, among: self.users)).map { j in (u * self.likeStart + j * self.likeStep) % self.videos }
+    }
+
+    func followedUsers(ofUser u: Int) -> [Int] {
+        let others = self.users - 1
+        return (0..<Self.share(self.follows, of: u, among: self.users)).map { j in
+            (u + 1 + (u * self.followStart + j * self.followStep) % others) % self.users
+        }
+    }
+
+    /// `total` split as evenly as possible: the first `total % count` users get one more.
+    private static func share(_ total: Int, of u: Int, among count: Int) -> Int {
+        total / count + (u < total % count ? 1 : 0)
+    }
+
+    /// A version-4-shaped UUID from the seed, the kind of row and its index (SplitMix64's finaliser).
+    private func uuid(kind: UInt64, index: Int) -> UUID {
+        let high = Self.mix(self.seed &* 0x9E37_79B9_7F4A_7C15 ^ kind << 56 ^ UInt64(index))
+        let low = Self.mix(high ^ 0xD1B5_4A32_D192_ED03)
+        let versioned = (high & ~0xF000) | 0x4000
+        let variant = (low & ~(0xC0 << 56)) | (0x80 << 56)
+        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            raw.storeBytes(of: versioned.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: variant.bigEndian, toByteOffset: 8, as: UInt64.self)
+        }
+        return UUID(uuid: bytes)
+    }
+
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    private static func residue(_ value: UInt64, modulo m: Int) -> Int { m > 0 ? Int(value % UInt64(m)) : 0 }
+
+    /// About 0.618 × m: a step that scatters consecutive likes across the whole range instead of clustering them.
+    private static func golden(_ m: Int) -> Int { Int(Double(max(m, 0)) * 0.618_033_988_75) }
+
+    private static func coprime(near start: Int, to m: Int) -> Int {
+        guard m > 1 else { return 1 }
+        var step = max(start % m, 1)
+        while gcd(step, m) != 1 { step = step % (m - 1) + 1 }
+        return step
+    }
+
+    private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+}
+
+/// Writes a ``BenchDataset`` with multi-row INSERTs, a few transactions at a time, then sets every counter from
+/// the rows with set-based UPDATEs and refreshes the planner's statistics.
+struct BenchSeeder: Sendable {
+    let dataset: BenchDataset
+    let database: Database
+    let logger: Logger
+    /// Rows per transaction (a transaction holds several statements when the bind limit cuts them shorter).
+    var rowsPerTransaction = 50_000
+
+    /// One table's rows, produced on demand for a range of "units" (users for likes and follows, so a user's rows
+    /// are generated together), so the whole data set never sits in memory.
+    private struct Table: Sendable {
+        let name: String
+        let columns: [String]
+        let units: Int
+        let rowCount: Int
+        let rows: @Sendable (Range<Int>) -> [[any Encodable & Sendable]]
+    }
+
+    func load() async throws {
+        let start = ContinuousClock.now
+        let existing = try await self.database.sql.raw("SELECT COUNT(*) AS n FROM users").first()?.decode(column: "n", as: Int.self) ?? 0
+        guard existing == 0 else {
+            throw ValidationError("the database already has \(existing) users: seed-bench loads an empty database only")
+        }
+        for table in self.tables() {
+            try await self.insert(table)
+        }
+        self.logger.info("setting counters", metadata: ["elapsed": "\(Self.seconds(since: start))"])
+        try await self.database.transaction { connection in
+            try await connection.raw("UPDATE videos SET like_count = (SELECT COUNT(*) FROM likes WHERE likes.video_id = videos.id)").run()
+            try await connection.raw(
+                """
+                UPDATE users SET
+                    follower_count = (SELECT COUNT(*) FROM follows WHERE follows.following_id = users.id),
+                    following_count = (SELECT COUNT(*) FROM follows WHERE follows.follower_id = users.id),
+                    video_count = (SELECT COUNT(*) FROM videos WHERE videos.user_id = users.id AND videos.deleted_at IS NULL)
+                """
+            ).run()
+        }
+        self.logger.info("refreshing statistics", metadata: ["elapsed": "\(Self.seconds(since: start))"])
+        try await self.database.sql.raw(self.database.dialect.refreshStatistics).run()
+        self.logger.info(
+            "bench data set loaded",
+            metadata: [
+                "users": "\(self.dataset.users)", "videos": "\(self.dataset.videos)", "likes": "\(self.dataset.likes)",
+                "follows": "\(self.dataset.follows)", "seed": "\(self.dataset.seed)",
+                "login": "\(BenchDataset.email(0)) / \(BenchDataset.password)",
+                "elapsed": "\(Self.seconds(since: start))",
+            ]
+        )
+    }
+
+    private func tables() -> [Table] {
+        let dataset = self.dataset
+        let hash = BenchDataset.passwordHash
+        return [
+            Table(name: "users", columns: ["id", "email", "username", "display_name", "password_hash", "created_at"],
+                  units: dataset.users, rowCount: dataset.users) { range in
+                range.map { u -> [any Encodable & Sendable] in
+                    [dataset.userID(u), BenchDataset.email(u), "bench_\(u)", "Bench User \(u)", hash,
+                     Date(timeIntervalSince1970: BenchDataset.epoch - Double(dataset.users - u))]
+                }
+            },
+            Table(name: "videos", columns: ["id", "user_id", "title", "video_url", "duration_seconds", "created_at"],
+                  units: dataset.videos, rowCount: dataset.videos) { range in
+                range.map { v -> [any Encodable & Sendable] in
+                    [dataset.videoID(v), dataset.userID(dataset.owner(ofVideo: v)), "Bench video \(v)",
+                     "https://cdn.example.com/bench/\(v).mp4", 5 + v % 56, Date(timeIntervalSince1970: BenchDataset.epoch + Double(v))]
+                }
+            },
+            Table(name: "likes", columns: ["user_id", "video_id", "created_at"], units: dataset.users, rowCount: dataset.likes) { range in
+                range.flatMap { u in
+                    let user = dataset.userID(u)
+                    let at = Date(timeIntervalSince1970: BenchDataset.epoch + Double(dataset.videos + u))
+                    return dataset.likedVideos(ofUser: u).map { v -> [any Encodable & Sendable] in [user, dataset.videoID(v), at] }
+                }
+            },
+            Table(name: "follows", columns: ["follower_id", "following_id", "created_at"], units: dataset.users, rowCount: dataset.follows) { range in
+                range.flatMap { u in
+                    let user = dataset.userID(u)
+                    let at = Date(timeIntervalSince1970: BenchDataset.epoch + Double(dataset.videos + u))
+                    return dataset.followedUsers(ofUser: u).map { f -> [any Encodable & Sendable] in [user, dataset.userID(f), at] }
+                }
+            },
+        ]
+    }
+
+    private func insert(_ table: Table) async throws {
+        guard table.rowCount > 0 else { return }
+        let start = ContinuousClock.now
+        let unitsPerTransaction = max(1, Int(Double(self.rowsPerTransaction) * Double(table.units) / Double(table.rowCount)))
+        let rowsPerStatement = min(self.rowsPerTransaction, self.database.dialect.maxBindParameters / table.columns.count)
+        var pending = stride(from: 0, to: table.units, by: unitsPerTransaction)
+            .map { $0..<min($0 + unitsPerTransaction, table.units) }
+            .makeIterator()
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<self.database.dialect.bulkWriters {
+                guard let range = pending.next() else { break }
+                group.addTask { try await self.insert(table, units: range, rowsPerStatement: rowsPerStatement) }
+            }
+            var loaded = 0
+            while let inserted = try await group.next() {
+                loaded += inserted
+                self.logger.info(
+                    "loading", metadata: ["table": "\(table.name)", "rows": "\(loaded)/\(table.rowCount)", "elapsed": "\(Self.seconds(since: start))"])
+                if let range = pending.next() {
+                    group.addTask { try await self.insert(table, units: range, rowsPerStatement: rowsPerStatement) }
+                }
+            }
+        }
+    }
+
+    private func insert(_ table: Table, units: Range<Int>, rowsPerStatement: Int) async throws -> Int {
+        let rows = table.rows(units)
+        try await self.database.transaction { connection in
+            for first in stride(from: 0, to: rows.count, by: rowsPerStatement) {
+                let insert = connection.insert(into: table.name).columns(table.columns)
+                for row in rows[first..<min(first + rowsPerStatement, rows.count)] {
+                    insert.values(row)
+                }
+                try await insert.run()
+            }
+        }
+        return rows.count
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        return String(format: "%.1f s", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+}

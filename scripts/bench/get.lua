@@ -1,0 +1,6 @@
+-- An authenticated GET of wrk's URL: the feed with viewer state, or the credit balance.
+dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
+
+function request()
+  return authorised("GET")
+end

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Load benchmark of Reelbase (issue 8), one command on a fresh machine:
+#
+#   scripts/bench/run.sh
+#
+# Builds the release binary, times `serve` readiness on a fresh SQLite file, starts a throwaway PostgreSQL
+# (durable: fsync and synchronous_commit stay on; shared_buffers=256MB), loads the `seed-bench` data set,
+# starts the release server on it, logs in as bench users, drives five scenarios with wrk (2 threads,
+# 32 connections), runs the likes and follows check-batch SQL alone through pgbench as the database's own
+# ceiling, and prints one table. Everything listens on 127.0.0.1 and stops by itself; the cluster, the
+# SQLite files and the logs live in a temporary directory removed at exit (BENCH_KEEP=1 keeps it).
+#
+# Settings (environment): BENCH_DURATION (seconds per scenario, 20), BENCH_PG_PORT (54379), BENCH_PORT
+# (18501; readiness uses the next port), BENCH_USERS (100000), BENCH_VIDEOS (200000), BENCH_LIKES (1000000),
+# BENCH_FOLLOWS (1000000), BENCH_SEED (42), BENCH_SCRATCH (SwiftPM scratch path, .build).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+duration=${BENCH_DURATION:-20}
+pg_port=${BENCH_PG_PORT:-54379}
+port=${BENCH_PORT:-18501}
+ready_port=$((port + 1))
+scratch=${BENCH_SCRATCH:-.build}
+users=${BENCH_USERS:-100000}
+videos=${BENCH_VIDEOS:-200000}
+likes=${BENCH_LIKES:-1000000}
+follows=${BENCH_FOLLOWS:-1000000}
+seed=${BENCH_SEED:-42}
+connections=32
+# One access token per connection for the scenarios that spread over users (balance, purchase).
+logged_in=$connections
+jwt_secret="reelbase-bench-fixed-jwt-secret-0123456789"
+password="reelbase-bench"
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+work=$(mktemp -d /tmp/reelbase-bench.XXXXXX)
+chmod 755 "$work"
+server_pid=""
+sampler_pid=""
+stop_server() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+}
+cleanup() {
+  status=$?
+  if [ -n "$sampler_pid" ]; then kill "$sampler_pid" 2>/dev/null || true; fi
+  stop_server
+  scripts/pg.sh stop "$work/cluster" || true
+  if [ "$status" != 0 ] && [ -f "$work/server.log" ]; then
+    echo "run.sh: failed; last lines of the server's log:" >&2
+    tail -n 20 "$work/server.log" >&2
+  fi
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "run.sh: kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+say "tools"
+missing=""
+command -v wrk >/dev/null || missing="$missing wrk"
+command -v curl >/dev/null || missing="$missing curl"
+if [ -n "$missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq $missing >/dev/null
+fi
+scripts/pg.sh install
+pg_bin=$(scripts/pg.sh bin)
+
+say "release build"
+swift build -c release --scratch-path "$scratch" >&2
+bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)/reelbase"
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# Starts the release server in the background on $1 (database URL) and $2 (port).
+start_server() {
+  HOST=127.0.0.1 PORT="$2" DATABASE_URL="$1" LOG_LEVEL=warning JWT_SECRET="$jwt_secret" ACCESS_TOKEN_TTL=3600 \
+    PAYMENT_GATEWAY=mock "$bin" serve >>"$work/server.log" 2>&1 &
+  server_pid=$!
+}
+
+# Waits until /readyz on port $1 answers 200 (at most 30 s).
+wait_ready() {
+  local deadline=$(($(now_ms) + 30000))
+  until curl -fs -o /dev/null "http://127.0.0.1:$1/readyz"; do
+    kill -0 "$server_pid" 2>/dev/null || { echo "run.sh: the server exited during start-up" >&2; return 1; }
+    [ "$(now_ms)" -lt "$deadline" ] || { echo "run.sh: the server was not ready within 30 s" >&2; return 1; }
+    sleep 0.005
+  done
+}
+
+say "serve readiness on SQLite (fresh file each time)"
+ready_times=()
+for attempt in 1 2 3; do
+  rm -f "$work/ready.sqlite"*
+  started=$(now_ms)
+  start_server "sqlite://$work/ready.sqlite" "$ready_port"
+  wait_ready "$ready_port"
+  ready_times+=($(($(now_ms) - started)))
+  stop_server
+done
+echo "ready after ${ready_times[*]} ms" >&2
+
+say "PostgreSQL on 127.0.0.1:$pg_port (fsync on, synchronous_commit on, shared_buffers=256MB)"
+scripts/pg.sh start "$work/cluster" "$pg_port" -c shared_buffers=256MB
+psql=("$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres)
+"${psql[@]}" -c "CREATE DATABASE reelbase_bench"
+db_url="postgres://postgres@127.0.0.1:$pg_port/reelbase_bench"
+query() { "${psql[@]}" -At -d reelbase_bench -c "$1"; }
+
+say "loading $users users, $videos videos, $likes likes, $follows follows (seed $seed)"
+started=$(now_ms)
+"$bin" seed-bench --database-url "$db_url" --users "$users" --videos "$videos" --likes "$likes" \
+  --follows "$follows" --seed "$seed" --log-level info
+load_seconds=$((($(now_ms) - started) / 1000))
+
+say "server on 127.0.0.1:$port (PostgreSQL, LOG_LEVEL=warning)"
+start_server "$db_url" "$port"
+wait_ready "$port"
+base="http://127.0.0.1:$port"
+
+tokens=()
+for ((i = 0; i < logged_in; i++)); do
+  answer=$(curl -fsS -X POST "$base/v1/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"bench$i@example.com\",\"password\":\"$password\"}")
+  tokens+=("$(printf '%s' "$answer" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')")
+done
+bench_token=${tokens[0]}
+bench_user=$(query "SELECT id FROM users WHERE email = 'bench0@example.com'")
+
+# 100 ids for each check: everything bench0 likes (or follows), the rest the newest videos (users) it does not,
+# in a scrambled order.
+liked=$(query "SELECT count(*) FROM likes WHERE user_id = '$bench_user'")
+like_ids=$(query "
+  WITH mine AS (SELECT video_id AS id FROM likes WHERE user_id = '$bench_user' LIMIT 100),
+       other AS (SELECT id FROM videos WHERE id NOT IN (SELECT id FROM mine)
+                 ORDER BY created_at DESC LIMIT 100 - (SELECT count(*) FROM mine))
+  SELECT string_agg(id::text, ',' ORDER BY md5(id::text)) FROM (SELECT id FROM mine UNION ALL SELECT id FROM other) ids")
+followed=$(query "SELECT count(*) FROM follows WHERE follower_id = '$bench_user'")
+follow_ids=$(query "
+  WITH mine AS (SELECT following_id AS id FROM follows WHERE follower_id = '$bench_user' LIMIT 100),
+       other AS (SELECT id FROM users WHERE id <> '$bench_user' AND id NOT IN (SELECT id FROM mine)
+                 ORDER BY created_at DESC LIMIT 100 - (SELECT count(*) FROM mine))
+  SELECT string_agg(id::text, ',' ORDER BY md5(id::text)) FROM (SELECT id FROM mine UNION ALL SELECT id FROM other) ids")
+json_list() { printf '["%s"]' "${1//,/\",\"}"; }
+like_body="{\"video_ids\":$(json_list "$like_ids")}"
+follow_body="{\"user_ids\":$(json_list "$follow_ids")}"
+
+# The answers must hold as many `true`s as bench0 has likes and follows: the load measures the real work.
+check_trues() {
+  local got
+  got=$(curl -fsS -X POST "$base$1" -H "Authorization: Bearer $bench_token" -H 'Content-Type: application/json' -d "$2" |
+    grep -o ':true' | wc -l)
+  [ "$got" -eq "$3" ] || { echo "run.sh: $1 answered $got true, expected $3" >&2; return 1; }
+}
+check_trues /v1/likes/check-batch "$like_body" "$liked"
+check_trues /v1/follows/check-batch "$follow_body" "$followed"
+
+# Runs one wrk scenario: $1 name, $2 path, $3 Lua script, $4 tokens, $5 body (may be empty).
+# Appends "name|req/s|p50|p99|errors|max RSS" to the results, sampling the server's RSS every 0.2 s meanwhile.
+results=()
+max_rss_all=0
+run_wrk() {
+  local name=$1 path=$2 script=$3 run_tokens=$4 body=${5:-}
+  : >"$work/rss"
+  (while kill -0 "$server_pid" 2>/dev/null; do ps -o rss= -p "$server_pid" >>"$work/rss" || true; sleep 0.2; done) &
+  sampler_pid=$!
+  BENCH_LUA_DIR="$root/scripts/bench" BENCH_TOKENS="$run_tokens" BENCH_BODY="$body" BENCH_RUN_ID="$(date +%s%N)" \
+    wrk -t2 -c"$connections" -d"${duration}s" -s "$root/scripts/bench/$script" "$base$path" >"$work/wrk.out" 2>&1
+  kill "$sampler_pid" 2>/dev/null || true
+  wait "$sampler_pid" 2>/dev/null || true
+  sampler_pid=""
+  local line rss
+  line=$(grep '^BENCH_RESULT' "$work/wrk.out") || { cat "$work/wrk.out" >&2; return 1; }
+  rss=$(sort -n "$work/rss" | tail -n 1)
+  rss=$((${rss:-0} / 1024))
+  [ "$rss" -gt "$max_rss_all" ] && max_rss_all=$rss
+  read -r _ rps p50 p99 errors requests <<<"$line"
+  results+=("$name|$rps|$p50 ms|$p99 ms|$errors|$rss MB")
+  echo "$name: $rps req/s, p50 $p50 ms, p99 $p99 ms, $errors errors of $requests, RSS max $rss MB" >&2
+}
+
+say "warm-up (5 s, not reported)"
+BENCH_LUA_DIR="$root/scripts/bench" BENCH_TOKENS="$bench_token" BENCH_BODY="$like_body" \
+  wrk -t2 -c"$connections" -d5s -s "$root/scripts/bench/check-batch.lua" "$base/v1/likes/check-batch" >/dev/null
+
+say "wrk scenarios, ${duration} s each, -t2 -c$connections"
+run_wrk "POST /v1/likes/check-batch (100 ids, $liked liked)" /v1/likes/check-batch check-batch.lua "$bench_token" "$like_body"
+likes_rps=${results[-1]#*|}
+likes_rps=${likes_rps%%|*}
+run_wrk "POST /v1/follows/check-batch (100 ids, $followed followed)" /v1/follows/check-batch check-batch.lua "$bench_token" "$follow_body"
+run_wrk "GET /v1/videos/?limit=20 (viewer state)" "/v1/videos/?limit=20" get.lua "$bench_token"
+run_wrk "GET /v1/credits/balance ($logged_in users)" /v1/credits/balance get.lua "${tokens[*]}"
+run_wrk "POST /v1/credits/purchase (mock, $logged_in users)" /v1/credits/purchase purchase.lua "${tokens[*]}"
+stop_server
+
+# Runs one statement through pgbench exactly as the server sends it ($2: the SQL, with :user and :ids where the
+# server binds $1 and $2), prepared, with the same 32 clients. Appends its row like run_wrk.
+run_pgbench() {
+  local name=$1 sql=$2 ids=$3
+  printf '%s;\n' "$sql" >"$work/statement.sql"
+  rm -f "$work"/pgbench_log.*
+  "$pg_bin/pgbench" -n -M prepared -c "$connections" -j 2 -T "$duration" -f "$work/statement.sql" \
+    -D "user=$bench_user" -D "ids={$ids}" -l --sampling-rate 0.1 --log-prefix "$work/pgbench_log" \
+    -h 127.0.0.1 -p "$pg_port" -U postgres reelbase_bench >"$work/pgbench.out" 2>&1 ||
+    { cat "$work/pgbench.out" >&2; return 1; }
+  local tps failed p50 p99
+  tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench.out" | tail -n 1)
+  tps=$(printf "%.1f" "$tps")
+  failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out")
+  read -r p50 p99 < <(cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n |
+    awk '{v[NR] = $1} END {printf "%.2f %.2f\n", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000}')
+  results+=("$name|$tps|$p50 ms|$p99 ms|${failed:-0}|–")
+  echo "$name: $tps tps, p50 $p50 ms, p99 $p99 ms" >&2
+  pgbench_tps=$tps
+}
+
+say "pgbench: the check-batch statements alone, -M prepared -c $connections -j 2, ${duration} s each"
+run_pgbench "pgbench: likes check-batch SQL (100 ids)" "SELECT likes.video_id FROM likes JOIN videos ON videos.id = likes.video_id
+WHERE likes.user_id = :user AND likes.video_id = ANY(:ids)
+  AND videos.deleted_at IS NULL" "$like_ids"
+likes_tps=$pgbench_tps
+run_pgbench "pgbench: follows check-batch SQL (100 ids)" "SELECT following_id FROM follows
+WHERE follower_id = :user AND following_id = ANY(:ids)
+ORDER BY following_id" "$follow_ids"
+
+say "results"
+{
+  echo "scenario|req/s|p50|p99|errors|server RSS (max)"
+  echo "---|---|---|---|---|---"
+  printf '%s\n' "${results[@]}"
+} | awk -F'|' '{printf "| %-58s | %9s | %9s | %9s | %6s | %16s |\n", $1, $2, $3, $4, $5, $6}'
+awk -v s="$likes_rps" -v p="$likes_tps" 'BEGIN {printf "\nlikes check-batch: server %.0f req/s / pgbench %.0f tps = %.0f %%\n", s, p, 100 * s / p}'
+echo "server RSS max over all scenarios: $max_rss_all MB"
+echo "serve ready on SQLite (fresh file, release): ${ready_times[*]} ms"
+echo "data set: $users users, $videos videos, $likes likes, $follows follows (seed $seed), loaded in ${load_seconds} s"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo); server, PostgreSQL and wrk share it"
