@@ -18,7 +18,25 @@ scripts/pg.sh start "$data/cluster" "$port" -c fsync=off -c synchronous_commit=o
 
 export REELBASE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 export REELBASE_TEST_PG_SCRIPT="$PWD/scripts/pg.sh"
-swift test "$@"
+# A watchdog on the Swift tests: the suite takes well under a minute once built. One full run in about ten, on a
+# machine loaded by other builds, stopped making progress with every thread idle (cause not found yet; see the
+# notes of issue 3). A stall must fail loudly and quickly rather than eat CI's 90 minutes, so after one it is
+# reported and the suite is run once more; a second stall, or any failing test, fails this script.
+run_swift_tests() {
+  swift build --build-tests
+  timeout --kill-after=10 "${REELBASE_TEST_TIMEOUT:-600}" swift test --skip-build "$@"
+}
+set +e
+run_swift_tests "$@"
+status=$?
+set -e
+if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+  pkill -9 -f reelbasePackageTests || true
+  echo "test.sh: STALL: swift test made no progress for ${REELBASE_TEST_TIMEOUT:-600} s; running the suite once more" >&2
+  run_swift_tests "$@"
+elif [ "$status" != 0 ]; then
+  exit "$status"
+fi
 
 if [ $# -eq 0 ]; then
   swift build

@@ -14,12 +14,13 @@ struct SQLiteTunedConnectionSource: ConnectionPoolSource {
     func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
         SQLiteConnection.open(storage: .file(path: self.path), threadPool: self.threadPool, logger: logger, on: eventLoop)
             .flatMap { connection in
-                // WAL lets readers run beside the one writer; busy_timeout makes a waiting writer sleep
-                // instead of spinning (sqlite-nio's own busy handler never sleeps).
+                // busy_timeout first: it makes a waiting connection sleep instead of failing or spinning
+                // (sqlite-nio's own busy handler never sleeps), and `journal_mode` itself may have to wait for a
+                // writer. WAL lets readers run beside the one writer.
                 let pragmas = [
+                    "PRAGMA busy_timeout = 5000",
                     "PRAGMA journal_mode = WAL",
                     "PRAGMA synchronous = NORMAL",
-                    "PRAGMA busy_timeout = 5000",
                     "PRAGMA foreign_keys = ON",
                 ]
                 return pragmas.reduce(eventLoop.makeSucceededVoidFuture()) { chain, pragma in

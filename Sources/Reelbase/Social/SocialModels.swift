@@ -90,7 +90,6 @@ struct FollowBatchRequest: Decodable {
     enum CodingKeys: String, CodingKey { case userIDs = "user_ids" }
 }
 
-
 /// The ids of a batch check, as the seed fixes them: 1 to 100 strings as sent (duplicates count), each a UUID
 /// in any case. Every string that is not a UUID is named (`video_ids[3]`). Returns the distinct ids.
 func batchIDs(_ strings: [String], field: String) throws -> [UUID] {
