@@ -76,6 +76,7 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
     }
     let catalog = try configuration.creditPackagesFile.map(CreditCatalog.init(contentsOf:)) ?? .seed
     let effects = try configuration.effectsFile.map(EffectCatalog.init(contentsOf:)) ?? .builtIn
+    let ledger = CreditLedger(dialect: database.dialect)
     // Last: it opens an HTTP client that only the application's services will close.
     let (gateway, gatewayServices) = try makePaymentGateway(configuration, logger: logger)
     return AppDependencies(
@@ -83,13 +84,13 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         database: database,
         tokens: await TokenIssuer(secret: secret, accessTokenTTL: configuration.accessTokenTTL),
         passwords: PasswordHasher(cost: UInt8(configuration.bcryptCost)),
-        ledger: CreditLedger(dialect: database.dialect),
+        ledger: ledger,
         users: SQLUserStore(database: database),
         refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL),
         catalog: catalog,
         gateway: gateway,
         effects: effects,
-        effectJobs: EffectJobStore(database: database, ledger: CreditLedger(dialect: database.dialect)),
+        effectJobs: EffectJobStore(database: database, ledger: ledger),
         videos: SQLVideoStore(database: database),
         likes: SQLLikeStore(database: database),
         follows: SQLFollowStore(database: database),
