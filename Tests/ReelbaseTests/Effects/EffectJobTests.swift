@@ -30,6 +30,14 @@ extension TestClient {
         guard response.status == .created else { throw TestSetupError("grant failed: \(response.text)") }
     }
 
+    /// An admin, a user holding `credits` granted by that admin, and a video of the user's to apply effects to.
+    func fundedUserWithVideo(credits: Int) async throws -> (admin: User, user: User, video: String) {
+        let admin = try await self.registerAdmin()
+        let user = try await self.register()
+        try await self.grant(credits, to: user, admin: admin)
+        return (admin, user, try await self.createVideo(owner: user))
+    }
+
     func createJob(_ user: User, video: String, effect: String = "glitch_animate", key: String? = nil) async throws -> TestResponse {
         var headers = HTTPFields()
         if let key { headers[.idempotencyKey] = key }
@@ -45,16 +53,13 @@ extension TestClient {
 struct EffectJobTests {
     @Test(arguments: TestDatabase.allCases)
     func effectsListAndJobShapes(_ database: TestDatabase) async throws {
-        try await TestApp.runWithDatabase(database) { client, db in
+        try await TestApp.run(database) { client in
             let effects = try await client.get("/v1/effects").json["effects"] as? [[String: Any]]
             let glitch = try #require(effects?.first)
             #expect(glitch["id"] as? String == "glitch_animate" && glitch["name"] as? String == "AI Glitch: Animate")
             #expect(glitch["credits"] as? Int == 10)
 
-            let admin = try await client.registerAdmin()
-            let user = try await client.register()
-            try await client.grant(25, to: user, admin: admin)
-            let video = try await client.createVideo(owner: user)
+            let (_, user, video) = try await client.fundedUserWithVideo(credits: 25)
             let accepted = try await client.createJob(user, video: video)
             #expect(accepted.status == .accepted)
             let body = try accepted.json
@@ -82,10 +87,7 @@ struct EffectJobTests {
     @Test(arguments: TestDatabase.allCases)
     func insufficientCreditsWriteNothing(_ database: TestDatabase) async throws {
         try await TestApp.runWithDatabase(database) { client, db in
-            let admin = try await client.registerAdmin()
-            let user = try await client.register()
-            try await client.grant(5, to: user, admin: admin)
-            let video = try await client.createVideo(owner: user)
+            let (admin, user, video) = try await client.fundedUserWithVideo(credits: 5)
             let refused = try await client.createJob(user, video: video, key: "first-try")
             let problem = try refused.expectProblem(402, code: "insufficient_credits")
             #expect(problem["required"] as? Int == 10 && problem["balance"] as? Int == 5)
@@ -105,11 +107,8 @@ struct EffectJobTests {
     @Test(arguments: TestDatabase.allCases)
     func concurrentRequestsNeverOverspend(_ database: TestDatabase) async throws {
         let affordable = 6
-        try await TestApp.runWithDatabase(database) { client, db in
-            let admin = try await client.registerAdmin()
-            let user = try await client.register()
-            try await client.grant(10 * affordable, to: user, admin: admin)
-            let video = try await client.createVideo(owner: user)
+        try await TestApp.run(database) { client in
+            let (admin, user, video) = try await client.fundedUserWithVideo(credits: 10 * affordable)
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<(3 * affordable) { group.addTask { try await client.createJob(user, video: video).status.code } }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
@@ -125,11 +124,8 @@ struct EffectJobTests {
     @Test(arguments: TestDatabase.allCases)
     func eightClaimersTakeEachJobOnce(_ database: TestDatabase) async throws {
         let jobCount = 40
-        try await TestApp.runWithDatabase(database) { client, db in
-            let admin = try await client.registerAdmin()
-            let user = try await client.register()
-            try await client.grant(10 * jobCount, to: user, admin: admin)
-            let video = try await client.createVideo(owner: user)
+        try await TestApp.run(database) { client in
+            let (_, user, video) = try await client.fundedUserWithVideo(credits: 10 * jobCount)
             var created = Set<String>()
             for _ in 0..<jobCount {
                 created.insert(try #require(try await client.createJob(user, video: video).json["job_id"] as? String))
@@ -157,11 +153,8 @@ struct EffectJobTests {
 
     @Test(arguments: TestDatabase.allCases)
     func failRefundsExactlyOnce(_ database: TestDatabase) async throws {
-        try await TestApp.runWithDatabase(database) { client, db in
-            let admin = try await client.registerAdmin()
-            let user = try await client.register()
-            try await client.grant(30, to: user, admin: admin)
-            let video = try await client.createVideo(owner: user)
+        try await TestApp.run(database) { client in
+            let (_, user, video) = try await client.fundedUserWithVideo(credits: 30)
             let jobID = try #require(try await client.createJob(user, video: video).json["job_id"] as? String)
             try await client.worker("\(jobID)/fail", json: ["error": "x"]).expectProblem(409, code: "job_not_running")
             #expect(try await client.worker("claim").status == .ok)
@@ -201,10 +194,7 @@ struct EffectJobTests {
     @Test(arguments: TestDatabase.allCases)
     func sweeperRefundsStaleJobsOnceEvenRacingALateComplete(_ database: TestDatabase) async throws {
         try await TestApp.runWithDatabase(database) { client, db in
-            let admin = try await client.registerAdmin()
-            let user = try await client.register()
-            try await client.grant(100, to: user, admin: admin)
-            let video = try await client.createVideo(owner: user)
+            let (admin, user, video) = try await client.fundedUserWithVideo(credits: 100)
             var jobs: [String] = []
             for _ in 0..<6 {
                 jobs.append(try #require(try await client.createJob(user, video: video).json["job_id"] as? String))
@@ -247,11 +237,8 @@ struct EffectJobTests {
 struct EffectJobListTests {
     @Test(arguments: TestDatabase.allCases)
     func jobsAreListedNewestFirstWithCursors(_ database: TestDatabase) async throws {
-        try await TestApp.runWithDatabase(database) { client, db in
-            let admin = try await client.registerAdmin()
-            let user = try await client.register()
-            try await client.grant(100, to: user, admin: admin)
-            let video = try await client.createVideo(owner: user)
+        try await TestApp.run(database) { client in
+            let (_, user, video) = try await client.fundedUserWithVideo(credits: 100)
             var created: [String] = []
             for _ in 0..<5 { created.append(try #require(try await client.createJob(user, video: video).json["job_id"] as? String)) }
 
