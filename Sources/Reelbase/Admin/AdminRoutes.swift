@@ -3,8 +3,7 @@ import Hummingbird
 
 /// `/v1/admin`: credit grants and the ledger audit, for the emails listed in `ADMIN_EMAILS`.
 struct AdminRoutes {
-    let database: Database
-    let ledger: CreditLedger
+    let credits: any CreditStore
     let users: any UserStore
     let adminEmails: Set<String>
 
@@ -59,19 +58,14 @@ struct AdminRoutes {
         let movement = CreditLedger.Movement(
             userID: body.userID, type: .bonus, credits: body.credits, description: reason,
             extraData: ["granted_by": adminID.lowercased])
-        let row = try await self.database.transaction { connection in
-            let entry = try await self.ledger.apply(movement, on: connection)
-            return try await connection.raw("SELECT \(LedgerRow.columns) FROM credit_transactions WHERE id = \(bind: entry.id)")
-                .first().map(LedgerRow.init(row:))
-        }
-        guard let row else { throw Problem.notFound("Ledger row") }
+        let row = try await self.credits.grant(movement)
         context.logger.notice("credits granted", metadata: ["to": .string(body.userID.lowercased), "credits": "\(body.credits)"])
         return EditedResponse(status: .created, response: GrantResponse(userID: body.userID.lowercased, row: row))
     }
 
     @Sendable func audit(_ request: Request, context: AppRequestContext) async throws -> AuditResponse {
         _ = try await self.requireAdmin(context)
-        let (checked, mismatches) = try await self.ledger.audit(on: self.database.sql)
+        let (checked, mismatches) = try await self.credits.audit()
         return AuditResponse(usersChecked: checked, mismatches: mismatches)
     }
 

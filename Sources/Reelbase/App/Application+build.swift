@@ -16,6 +16,8 @@ struct AppDependencies: Sendable {
     let gateway: any PaymentGateway
     let effects: EffectCatalog
     let effectJobs: EffectJobStore
+    let credits: any CreditStore
+    let idempotency: IdempotencyStore
     let videos: any VideoStore
     let likes: any LikeStore
     let follows: any FollowStore
@@ -91,6 +93,8 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         gateway: gateway,
         effects: effects,
         effectJobs: EffectJobStore(database: database, ledger: ledger),
+        credits: SQLCreditStore(database: database, ledger: ledger),
+        idempotency: IdempotencyStore(database: database),
         videos: SQLVideoStore(database: database),
         likes: SQLLikeStore(database: database),
         follows: SQLFollowStore(database: database),
@@ -107,7 +111,7 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
     router.add(middleware: ProblemMiddleware(routes: routes))
 
     HealthRoutes(database: dependencies.database).addRoutes(to: router)
-    MetricsRoutes(database: dependencies.database).addRoutes(to: router)
+    MetricsRoutes(jobs: dependencies.effectJobs).addRoutes(to: router)
     APIDocument.addRoutes(to: router)
 
     // Separate groups under /v1, because a group's middleware applies to every route added to it later: auth (no
@@ -136,26 +140,19 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         .addRoutes(follows: authenticated.group("follows"), users: authenticated.group("users"))
     CreditRoutes(
         catalog: dependencies.catalog,
-        purchases: CreditPurchases(
-            database: dependencies.database,
-            ledger: dependencies.ledger,
-            catalog: dependencies.catalog,
-            gateway: dependencies.gateway,
-            idempotency: IdempotencyStore(database: dependencies.database)
-        ),
-        store: SQLCreditStore(database: dependencies.database)
+        purchases: CreditPurchases(database: dependencies.database, ledger: dependencies.ledger, gateway: dependencies.gateway),
+        store: dependencies.credits,
+        idempotency: dependencies.idempotency
     ).addRoutes(to: authenticated.group("credits"))
     AdminRoutes(
-        database: dependencies.database,
-        ledger: dependencies.ledger,
+        credits: dependencies.credits,
         users: dependencies.users,
         adminEmails: dependencies.configuration.adminEmails
     ).addRoutes(to: authenticated.group("admin"))
     EffectRoutes(
-        database: dependencies.database,
         catalog: dependencies.effects,
         jobs: dependencies.effectJobs,
-        idempotency: IdempotencyStore(database: dependencies.database),
+        idempotency: dependencies.idempotency,
         cursors: dependencies.cursors
     ).addRoutes(to: authenticated.group("effects"))
     WorkerRoutes(jobs: dependencies.effectJobs).addRoutes(

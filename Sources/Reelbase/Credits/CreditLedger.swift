@@ -10,6 +10,14 @@ import SQLKit
 /// - each row's `balance_after` is the balance that `UPDATE` returned, and its `sequence` the user's ledger
 ///   counter bumped by the same statement, so rows are numbered in the order they were written;
 /// - rows are never updated or deleted (the table has triggers refusing it); corrections are new rows.
+/// Why the ledger refused a movement; nothing was written.
+enum LedgerError: Error, Sendable, Equatable {
+    /// The removal is larger than the balance.
+    case insufficientCredits(required: Int, balance: Int)
+    /// No user has that id.
+    case unknownUser
+}
+
 struct CreditLedger: Sendable {
     let dialect: SQLDialectKind
 
@@ -27,16 +35,30 @@ struct CreditLedger: Sendable {
     }
 
     /// The ledger row a movement wrote.
-    struct Entry: Sendable {
+    struct Entry: Sendable, Decodable {
         var id: UUID
         var credits: Int
         var balanceAfter: Int
         var sequence: Int
+        enum CodingKeys: String, CodingKey {
+            case id, credits, sequence
+            case balanceAfter = "balance_after"
+        }
+    }
+
+    /// The balance and ledger counter that one conditional update left.
+    private struct BalanceRow: Decodable {
+        var credits: Int
+        var ledgerSequence: Int
+        enum CodingKeys: String, CodingKey {
+            case credits
+            case ledgerSequence = "ledger_sequence"
+        }
     }
 
     /// Applies `movement` on `connection`, which must be inside a write transaction (``Database/transaction(_:)``).
     ///
-    /// A removal larger than the balance throws `402 insufficient_credits` with `required` and `balance`, having
+    /// A removal larger than the balance throws ``LedgerError/insufficientCredits(required:balance:)``, having
     /// written nothing; the caller's transaction rolls back whatever else it wrote.
     func apply(_ movement: Movement, on connection: any SQLDatabase) async throws -> Entry {
         precondition(movement.credits != 0, "a ledger row moves at least one credit")
@@ -47,16 +69,11 @@ struct CreditLedger: Sendable {
                 WHERE id = \(bind: movement.userID) AND credits + \(bind: movement.credits) >= 0
                 RETURNING credits, ledger_sequence
                 """
-            ).first()
+            ).first(decoding: BalanceRow.self)
         else {
             throw try await self.refusal(of: movement, on: connection)
         }
-        let entry = Entry(
-            id: UUID(),
-            credits: movement.credits,
-            balanceAfter: try balance.decode(column: "credits", as: Int.self),
-            sequence: try balance.decode(column: "ledger_sequence", as: Int.self)
-        )
+        let entry = Entry(id: UUID(), credits: movement.credits, balanceAfter: balance.credits, sequence: balance.ledgerSequence)
         let extraData: SQLQueryString = try movement.extraData.map { self.dialect.json(try Self.json($0)) } ?? "NULL"
         try await connection.raw(
             """
@@ -72,17 +89,12 @@ struct CreditLedger: Sendable {
     }
 
     /// Why the conditional update matched no row: an unknown user, or not enough credits.
-    private func refusal(of movement: Movement, on connection: any SQLDatabase) async throws -> Problem {
-        guard let row = try await connection.raw("SELECT credits FROM users WHERE id = \(bind: movement.userID)").first() else {
-            return .notFound("User")
-        }
-        let balance = try row.decode(column: "credits", as: Int.self)
-        return Problem(
-            .paymentRequired,
-            code: "insufficient_credits",
-            detail: "This costs \(-movement.credits) credits and the balance is \(balance).",
-            extensions: ["required": -movement.credits, "balance": balance]
-        )
+    private func refusal(of movement: Movement, on connection: any SQLDatabase) async throws -> LedgerError {
+        guard
+            let balance = try await connection.raw("SELECT credits FROM users WHERE id = \(bind: movement.userID)")
+                .first(decodingColumn: "credits", as: Int.self)
+        else { return .unknownUser }
+        return .insufficientCredits(required: -movement.credits, balance: balance)
     }
 
     // MARK: Audit
@@ -111,7 +123,7 @@ struct CreditLedger: Sendable {
             FROM users u LEFT JOIN credit_transactions t ON t.user_id = u.id
             GROUP BY u.id, u.credits
             """
-        ).all()
+        ).all(decoding: UserSum.self)
         let badRows = try await database.raw(
             """
             SELECT id, user_id FROM (
@@ -121,26 +133,42 @@ struct CreditLedger: Sendable {
             ) AS ledger
             WHERE running <> balance_after OR balance_after < 0
             """
-        ).all()
-        var badRowsByUser: [UUID: [String]] = [:]
-        for row in badRows {
-            badRowsByUser[try row.decode(column: "user_id", as: UUID.self), default: []]
-                .append(try row.decode(column: "id", as: UUID.self).lowercased)
-        }
-        var mismatches: [Mismatch] = []
-        for row in sums {
-            let userID = try row.decode(column: "id", as: UUID.self)
-            let balance = try row.decode(column: "credits", as: Int.self)
-            let ledgerSum = try row.decode(column: "ledger_sum", as: Int.self)
-            let bad = badRowsByUser[userID] ?? []
-            if balance != ledgerSum || !bad.isEmpty || balance < 0 {
-                mismatches.append(Mismatch(userID: userID.lowercased, balance: balance, ledgerSum: ledgerSum, badRowIDs: bad))
-            }
+        ).all(decoding: BadRow.self)
+        let badRowsByUser = Dictionary(grouping: badRows, by: \.userID).mapValues { $0.map(\.id.lowercased) }
+        let mismatches = sums.compactMap { sum -> Mismatch? in
+            let bad = badRowsByUser[sum.id] ?? []
+            guard sum.credits != sum.ledgerSum || !bad.isEmpty || sum.credits < 0 else { return nil }
+            return Mismatch(userID: sum.id.lowercased, balance: sum.credits, ledgerSum: sum.ledgerSum, badRowIDs: bad)
         }
         return (sums.count, mismatches)
     }
 
+    private struct UserSum: Decodable {
+        var id: UUID
+        var credits: Int
+        var ledgerSum: Int
+        enum CodingKeys: String, CodingKey {
+            case id, credits
+            case ledgerSum = "ledger_sum"
+        }
+    }
+
+    private struct BadRow: Decodable {
+        var id: UUID
+        var userID: UUID
+        enum CodingKeys: String, CodingKey {
+            case id
+            case userID = "user_id"
+        }
+    }
+
+    private static let extraDataEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
     private static func json(_ object: [String: String]) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        String(decoding: try Self.extraDataEncoder.encode(object), as: UTF8.self)
     }
 }

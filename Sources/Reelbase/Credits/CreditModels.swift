@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import SQLKit
 
 struct PurchaseRequest: Decodable, Sendable {
     var packageID: String
@@ -14,8 +13,8 @@ struct PurchaseRequest: Decodable, Sendable {
     }
 
     /// What makes two purchases "the same request" for an idempotency key.
-    var fingerprint: String {
-        sha256Hex([self.packageID, self.paymentMethod, self.paymentToken].joined(separator: "\u{1F}"))
+    var fingerprint: RequestFingerprint {
+        RequestFingerprint(self.packageID, self.paymentMethod, self.paymentToken)
     }
 }
 
@@ -60,33 +59,11 @@ struct BalanceResponse: ResponseEncodable, Sendable {
         case totalEarned = "total_earned"
         case totalSpent = "total_spent"
     }
-}
 
-/// One row of `GET /v1/credits/history`.
-struct LedgerRow: Codable, Sendable, Equatable {
-    var id: String
-    var transactionType: String
-    var credits: Int
-    var balanceAfter: Int
-    var description: String
-    var createdAt: Date
-
-    enum CodingKeys: String, CodingKey {
-        case id, credits, description
-        case transactionType = "transaction_type"
-        case balanceAfter = "balance_after"
-        case createdAt = "created_at"
-    }
-
-    static let columns: SQLQueryString = "id, transaction_type, credits, balance_after, description, created_at"
-
-    init(row: any SQLRow) throws {
-        self.id = try row.decode(column: "id", as: UUID.self).lowercased
-        self.transactionType = try row.decode(column: "transaction_type", as: String.self)
-        self.credits = try row.decode(column: "credits", as: Int.self)
-        self.balanceAfter = try row.decode(column: "balance_after", as: Int.self)
-        self.description = try row.decode(column: "description", as: String.self)
-        self.createdAt = try row.decode(column: "created_at", as: Date.self)
+    init(_ totals: WalletTotals) {
+        self.balance = totals.balance
+        self.totalEarned = totals.earned
+        self.totalSpent = totals.spent
     }
 }
 
@@ -102,6 +79,14 @@ struct HistoryResponse: ResponseEncodable, Sendable {
         case transactions, total, page
         case pageSize = "page_size"
         case hasMore = "has_more"
+    }
+
+    init(_ page: LedgerPage, query: HistoryQuery) {
+        self.transactions = page.rows
+        self.total = page.total
+        self.page = query.page
+        self.pageSize = query.pageSize
+        self.hasMore = query.page * query.pageSize < page.total
     }
 }
 

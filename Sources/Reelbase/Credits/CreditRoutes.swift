@@ -6,6 +6,7 @@ struct CreditRoutes {
     let catalog: CreditCatalog
     let purchases: CreditPurchases
     let store: any CreditStore
+    let idempotency: IdempotencyStore
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("packages", use: self.packages)
@@ -18,25 +19,82 @@ struct CreditRoutes {
         PackageList(self.catalog)
     }
 
+    /// Checks the request, then charges outside any transaction and records the outcome (with the answer kept for
+    /// its `Idempotency-Key`) in one. A declined payment's answer is kept too: retrying the key does not try the
+    /// card again.
     @Sendable func purchase(_ request: Request, context: AppRequestContext) async throws -> Response {
         let userID = try context.requireUser()
         let key = try request.idempotencyKey()
         let body = try await request.decodeJSON(as: PurchaseRequest.self, context: context)
-        let (stored, replayed) = try await self.purchases.purchase(body, userID: userID, idempotencyKey: key)
-        return stored.response(replayed: replayed)
+        guard let package = self.catalog.package(id: body.packageID) else { throw Problem.notFound("Credit package") }
+        var validator = Validator()
+        validator.check((1...50).contains(body.paymentMethod.count), "payment_method", "Must be 1 to 50 characters.")
+        validator.check((1...255).contains(body.paymentToken.count), "payment_token", "Must be 1 to 255 characters.")
+        if let problem = self.purchases.gateway.validate(paymentToken: body.paymentToken) {
+            validator.check(false, problem.field, problem.message)
+        }
+        try validator.validate()
+
+        let purchase = Purchase(userID: userID, package: package, paymentMethod: body.paymentMethod, paymentToken: body.paymentToken)
+        let answer = try await self.idempotency.perform(
+            key.map { IdempotentRequest(userID: userID, scope: .purchase, key: $0, fingerprint: body.fingerprint) },
+            prepare: { try await self.purchases.charge(purchase, idempotencyKey: key) },
+            commit: { charge, connection in try await self.purchases.record(charge, on: connection).storedResponse() }
+        )
+        return answer.response
     }
 
     @Sendable func balance(_ request: Request, context: AppRequestContext) async throws -> BalanceResponse {
         let userID = try context.requireUser()
-        guard let balance = try await self.store.balance(userID: userID) else {
+        guard let totals = try await self.store.totals(userID: userID) else {
             throw Problem.unauthorized("The account no longer exists.")
         }
-        return balance
+        return BalanceResponse(totals)
     }
 
     @Sendable func history(_ request: Request, context: AppRequestContext) async throws -> HistoryResponse {
         let userID = try context.requireUser()
         let query = try HistoryQuery(Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 }))
-        return try await self.store.history(userID: userID, query: query)
+        let page = try await self.store.history(userID: userID, type: query.type, page: query.page, pageSize: query.pageSize)
+        return HistoryResponse(page, query: query)
+    }
+}
+
+extension PurchaseOutcome {
+    /// The answer of `POST /v1/credits/purchase`, as kept for its idempotency key.
+    func storedResponse() throws -> StoredResponse {
+        switch self {
+        case .credited(let package, let entry):
+            try StoredResponse(
+                status: .ok,
+                encoding: PurchaseResponse(
+                    transactionID: entry.id.lowercased,
+                    creditsAdded: entry.credits,
+                    newBalance: entry.balanceAfter,
+                    amountPaid: Money(cents: package.priceCents),
+                    currency: package.currency
+                )
+            )
+        case .pending(let paymentID, let clientSecret):
+            try StoredResponse(status: .accepted, encoding: PendingPurchaseResponse(paymentIntentID: paymentID, clientSecret: clientSecret))
+        case .declined(let message):
+            StoredResponse(Problem(.paymentRequired, code: "payment_failed", detail: message))
+        }
+    }
+}
+
+extension LedgerError: ProblemConvertible {
+    var problem: Problem {
+        switch self {
+        case .insufficientCredits(let required, let balance):
+            Problem(
+                .paymentRequired,
+                code: "insufficient_credits",
+                detail: "This costs \(required) credits and the balance is \(balance).",
+                extensions: ["required": required, "balance": balance]
+            )
+        case .unknownUser:
+            .notFound("User")
+        }
     }
 }

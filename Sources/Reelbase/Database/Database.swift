@@ -69,6 +69,11 @@ public struct Database: Sendable {
 }
 
 extension Database {
+    /// Whether the database answers a trivial query (the readiness probe).
+    func isReachable() async -> Bool {
+        (try? await self.sql.raw("SELECT 1").run()) != nil
+    }
+
     fileprivate func inGate<R: Sendable>(_ body: @Sendable () async throws -> R) async throws -> R {
         guard let writeGate else { return try await body() }
         return try await writeGate.withGate(body)
@@ -84,8 +89,6 @@ struct RetryPolicy: Sendable {
 
     /// Exponential backoff with full jitter, so colliding transactions spread out instead of colliding again.
     func backoff(attempt: Int) -> Duration {
-        let ceiling = self.baseDelay * (1 << min(attempt, 8))
-        let micros = Int64(ceiling.components.seconds) * 1_000_000 + Int64(ceiling.components.attoseconds / 1_000_000_000_000)
-        return .microseconds(Int64.random(in: 0...max(micros, 1)))
+        self.baseDelay * (1 << min(attempt, 8)) * Double.random(in: 0...1)
     }
 }

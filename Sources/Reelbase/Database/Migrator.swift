@@ -40,7 +40,7 @@ struct Migrator {
                 """
             ).run()
             let done = try Set(
-                await connection.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) }
+                await connection.raw("SELECT version FROM schema_migrations").all(decodingColumn: "version", as: Int.self)
             )
             var applied: [Int] = []
             for migration in migrations where !done.contains(migration.version) {

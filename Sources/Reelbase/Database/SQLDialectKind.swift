@@ -30,20 +30,20 @@ public enum SQLDialectKind: Sendable {
     }
 
     /// `column = ANY($1)` on Postgres (one statement shape whatever the count); `column IN (?, ?, …)` on SQLite.
-    func column(_ column: String, isIn values: [some Encodable & Sendable]) -> SQLQueryString {
+    func column(_ column: SQLQueryString, isIn values: [some Encodable & Sendable]) -> SQLQueryString {
         switch self {
-        case .postgres: "\(unsafeRaw: column) = ANY(\(bind: values))"
-        case .sqlite: "\(unsafeRaw: column) IN (\(binds: values))"
+        case .postgres: "\(column) = ANY(\(bind: values))"
+        case .sqlite: "\(column) IN (\(binds: values))"
         }
     }
 
     /// An instant column as an exact number for list cursors: the stored REAL seconds on SQLite, whole
     /// microseconds on Postgres. A `Date` does not survive the round trip (both drivers convert through a
     /// rounded `Double`), and a key that moved by a microsecond would skip rows tied with the last one shown.
-    func exactInstant(_ column: String) -> SQLQueryString {
+    func exactInstant(_ column: SQLQueryString) -> SQLQueryString {
         switch self {
-        case .postgres: "CAST(EXTRACT(EPOCH FROM \(unsafeRaw: column)) * 1000000 AS DOUBLE PRECISION)"
-        case .sqlite: "\(unsafeRaw: column)"
+        case .postgres: "CAST(EXTRACT(EPOCH FROM \(column)) * 1000000 AS DOUBLE PRECISION)"
+        case .sqlite: "\(column)"
         }
     }
 
@@ -108,12 +108,12 @@ public enum SQLDialectKind: Sendable {
                 CREATE OR REPLACE FUNCTION reelbase_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$
                 """,
-                "CREATE TRIGGER \(unsafeRaw: table)_append_only BEFORE UPDATE OR DELETE ON \(unsafeRaw: table) FOR EACH ROW EXECUTE FUNCTION reelbase_append_only()",
+                "CREATE TRIGGER \(ident: table + "_append_only") BEFORE UPDATE OR DELETE ON \(ident: table) FOR EACH ROW EXECUTE FUNCTION reelbase_append_only()",
             ]
         case .sqlite:
             [
-                "CREATE TRIGGER \(unsafeRaw: table)_no_update BEFORE UPDATE ON \(unsafeRaw: table) BEGIN SELECT RAISE(ABORT, '\(unsafeRaw: table) is append-only'); END",
-                "CREATE TRIGGER \(unsafeRaw: table)_no_delete BEFORE DELETE ON \(unsafeRaw: table) BEGIN SELECT RAISE(ABORT, '\(unsafeRaw: table) is append-only'); END",
+                "CREATE TRIGGER \(ident: table + "_no_update") BEFORE UPDATE ON \(ident: table) BEGIN SELECT RAISE(ABORT, \(literal: table + " is append-only")); END",
+                "CREATE TRIGGER \(ident: table + "_no_delete") BEFORE DELETE ON \(ident: table) BEGIN SELECT RAISE(ABORT, \(literal: table + " is append-only")); END",
             ]
         }
     }

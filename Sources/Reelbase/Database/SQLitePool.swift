@@ -55,7 +55,7 @@ final class SQLitePool: SQLDatabase, Sendable {
         self.pool = EventLoopGroupConnectionPool(
             source: SQLiteTunedConnectionSource(path: path, threadPool: self.threadPool),
             maxConnectionsPerEventLoop: connectionsPerEventLoop,
-            requestTimeout: .nanoseconds(Int64(leaseTimeout.components.seconds) * 1_000_000_000),
+            requestTimeout: TimeAmount(leaseTimeout),
             logger: logger,
             on: self.eventLoopGroup
         )

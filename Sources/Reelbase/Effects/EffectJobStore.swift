@@ -10,17 +10,24 @@ enum JobReportRefusal: Error, Sendable {
     case notRunning
 }
 
+/// Why a job was not accepted; nothing was written.
+enum EffectJobError: Error, Sendable {
+    /// The video does not exist or is deleted.
+    case videoNotFound
+}
+
 /// Effect jobs: charged when accepted, handed to one worker at a time, refunded exactly once if they fail.
 struct EffectJobStore: Sendable {
     let database: Database
     let ledger: CreditLedger
 
     /// Charges the effect and queues the job, in one transaction: no charge without a job, no job without a charge.
-    /// Throws `404` for a missing or deleted video and `402 insufficient_credits` (nothing written) for a short balance.
-    func enqueue(effect: Effect, videoID: UUID, userID: UUID, on connection: any SQLDatabase) async throws -> JobAccepted {
+    /// Throws ``EffectJobError/videoNotFound`` for a missing or deleted video and
+    /// ``LedgerError/insufficientCredits(required:balance:)`` (nothing written) for a short balance.
+    func enqueue(effect: Effect, videoID: UUID, userID: UUID, on connection: any SQLDatabase) async throws -> AcceptedJob {
         let dialect = self.database.dialect
         guard try await connection.raw("SELECT id FROM videos WHERE id = \(bind: videoID) AND deleted_at IS NULL").first() != nil else {
-            throw Problem.notFound("Video")
+            throw EffectJobError.videoNotFound
         }
         let charge = try await self.ledger.apply(
             CreditLedger.Movement(
@@ -33,16 +40,17 @@ struct EffectJobStore: Sendable {
             """
             INSERT INTO effect_jobs (id, user_id, effect_id, effect_name, video_id, status, credits_charged,
                                      usage_transaction_id, created_at, updated_at)
-            VALUES (\(bind: jobID), \(bind: userID), \(bind: effect.id), \(bind: effect.name), \(bind: videoID), 'queued',
+            VALUES (\(bind: jobID), \(bind: userID), \(bind: effect.id), \(bind: effect.name), \(bind: videoID),
+                    \(literal: JobStatus.queued.rawValue),
                     \(bind: effect.credits), \(bind: charge.id), \(dialect.now), \(dialect.now))
             """
         ).run()
-        return JobAccepted(jobID: jobID.lowercased, status: .queued, creditsCharged: effect.credits, newBalance: charge.balanceAfter)
+        return AcceptedJob(jobID: jobID, creditsCharged: effect.credits, newBalance: charge.balanceAfter)
     }
 
     func find(id: UUID) async throws -> EffectJob? {
         try await self.database.sql.raw("SELECT \(EffectJob.columns) FROM effect_jobs WHERE id = \(bind: id)")
-            .first().map(EffectJob.init(row:))
+            .first(decoding: EffectJob.self)
     }
 
     /// One page of the user's jobs, newest first, keyset-paginated on `(created_at, id)` like the feeds.
@@ -59,7 +67,7 @@ struct EffectJobStore: Sendable {
             LIMIT \(bind: page.limit + 1)
             """
         ).all()
-        let jobs = try rows.map { (job: try EffectJob(row: $0), key: try $0.decode(column: "sort_key", as: Double.self)) }
+        let jobs = try rows.map { (job: try $0.decode(model: EffectJob.self), key: try $0.decode(column: "sort_key", as: Double.self)) }
         return Page(rows: jobs, limit: page.limit) { FeedCursor(instant: $0.key, id: $0.job.id) }.map(\.job)
     }
 
@@ -71,11 +79,12 @@ struct EffectJobStore: Sendable {
         return try await self.database.transaction { connection in
             try await connection.raw(
                 """
-                UPDATE effect_jobs SET status = 'running', claimed_at = \(dialect.now), updated_at = \(dialect.now)
-                WHERE id = (SELECT id FROM effect_jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1\(dialect.forUpdateSkipLocked))
+                UPDATE effect_jobs SET status = \(literal: JobStatus.running.rawValue), claimed_at = \(dialect.now), updated_at = \(dialect.now)
+                WHERE id = (SELECT id FROM effect_jobs WHERE status = \(literal: JobStatus.queued.rawValue)
+                            ORDER BY created_at, id LIMIT 1\(dialect.forUpdateSkipLocked))
                 RETURNING \(EffectJob.columns)
                 """
-            ).first().map(EffectJob.init(row:))
+            ).first(decoding: EffectJob.self)
         }
     }
 
@@ -83,15 +92,16 @@ struct EffectJobStore: Sendable {
         let dialect = self.database.dialect
         return try await self.database.transaction { connection in
             guard
-                let row = try await connection.raw(
+                let job = try await connection.raw(
                     """
-                    UPDATE effect_jobs SET status = 'succeeded', output_url = \(bind: outputURL), updated_at = \(dialect.now)
-                    WHERE id = \(bind: id) AND status = 'running'
+                    UPDATE effect_jobs SET status = \(literal: JobStatus.succeeded.rawValue), output_url = \(bind: outputURL),
+                        updated_at = \(dialect.now)
+                    WHERE id = \(bind: id) AND status = \(literal: JobStatus.running.rawValue)
                     RETURNING \(EffectJob.columns)
                     """
-                ).first()
+                ).first(decoding: EffectJob.self)
             else { throw try await self.refusal(id: id, on: connection) }
-            return try EffectJob(row: row)
+            return job
         }
     }
 
@@ -101,15 +111,14 @@ struct EffectJobStore: Sendable {
         let dialect = self.database.dialect
         return try await self.database.transaction { connection in
             guard
-                let row = try await connection.raw(
+                let job = try await connection.raw(
                     """
-                    UPDATE effect_jobs SET status = 'failed', error = \(bind: error), updated_at = \(dialect.now)
-                    WHERE id = \(bind: id) AND status = 'running'
+                    UPDATE effect_jobs SET status = \(literal: JobStatus.failed.rawValue), error = \(bind: error), updated_at = \(dialect.now)
+                    WHERE id = \(bind: id) AND status = \(literal: JobStatus.running.rawValue)
                     RETURNING \(EffectJob.columns)
                     """
-                ).first()
+                ).first(decoding: EffectJob.self)
             else { throw try await self.refusal(id: id, on: connection) }
-            let job = try EffectJob(row: row)
             let refund = try await self.ledger.apply(
                 CreditLedger.Movement(
                     userID: job.userID, type: .refund, credits: job.creditsCharged,
@@ -125,16 +134,28 @@ struct EffectJobStore: Sendable {
     func staleRunningJobs(claimedBefore cutoff: Date, limit: Int) async throws -> [UUID] {
         try await self.database.sql.raw(
             """
-            SELECT id FROM effect_jobs WHERE status = 'running' AND claimed_at < \(bind: cutoff)
+            SELECT id FROM effect_jobs WHERE status = \(literal: JobStatus.running.rawValue) AND claimed_at < \(bind: cutoff)
             ORDER BY claimed_at LIMIT \(bind: limit)
             """
-        ).all().map { try $0.decode(column: "id", as: UUID.self) }
+        ).all(decodingColumn: "id", as: UUID.self)
+    }
+
+    /// How many jobs are in each state (states with none are absent).
+    func countsByStatus() async throws -> [JobStatus: Int] {
+        struct Count: Decodable {
+            var status: JobStatus
+            var jobs: Int
+        }
+        let counts = try await self.database.sql.raw("SELECT status, COUNT(*) AS jobs FROM effect_jobs GROUP BY status")
+            .all(decoding: Count.self)
+        return Dictionary(counts.map { ($0.status, $0.jobs) }, uniquingKeysWith: +)
     }
 
     private func refusal(id: UUID, on connection: any SQLDatabase) async throws -> JobReportRefusal {
-        guard let row = try await connection.raw("SELECT status FROM effect_jobs WHERE id = \(bind: id)").first() else {
-            return .notFound
-        }
-        return try row.decode(column: "status", as: String.self) == JobStatus.queued.rawValue ? .notRunning : .alreadyFinished
+        guard
+            let status = try await connection.raw("SELECT status FROM effect_jobs WHERE id = \(bind: id)")
+                .first(decodingColumn: "status", as: JobStatus.self)
+        else { return .notFound }
+        return status == .queued ? .notRunning : .alreadyFinished
     }
 }

@@ -28,11 +28,11 @@ struct EffectJobSweeper: Service {
     /// One pass; returns how many jobs it ended.
     @discardableResult
     func sweep(now: Date = Date()) async throws -> Int {
-        let cutoff = now.addingTimeInterval(-Double(self.timeout.components.seconds))
+        let cutoff = now.addingTimeInterval(-(self.timeout / .seconds(1)))
         var ended = 0
         for id in try await self.jobs.staleRunningJobs(claimedBefore: cutoff, limit: 100) {
             do {
-                _ = try await self.jobs.fail(id: id, error: "Timed out: no report from the worker within \(self.timeout.components.seconds) s.")
+                _ = try await self.jobs.fail(id: id, error: "Timed out: no report from the worker within \(Int(self.timeout / .seconds(1))) s.")
                 ended += 1
                 self.logger.notice("stale effect job failed and refunded", metadata: ["job_id": .string(id.lowercased)])
             } catch is JobReportRefusal {

@@ -53,18 +53,19 @@ struct EffectList: ResponseEncodable {
 }
 
 /// The states of a job: `queued` → `running` (claimed by a worker) → `succeeded` or `failed` (refunded).
-enum JobStatus: String, Codable, Sendable {
+enum JobStatus: String, Codable, Sendable, CaseIterable {
     case queued, running, succeeded, failed
 }
 
 /// An effect job as its owner sees it (`job` in API.md); the worker's view adds `user_id` and `video_url`.
-struct EffectJob: Sendable {
+struct EffectJob: Sendable, Decodable {
     var id: UUID
     var userID: UUID
     var effectID: String
     var effectName: String
     var videoID: UUID
-    var videoURL: String
+    /// `nil` only if the video's row is gone (deleting a video keeps it).
+    var videoURL: String?
     var status: JobStatus
     var creditsCharged: Int
     var outputURL: String?
@@ -72,30 +73,32 @@ struct EffectJob: Sendable {
     var createdAt: Date
     var updatedAt: Date
 
+    enum CodingKeys: String, CodingKey {
+        case id, status, error
+        case userID = "user_id"
+        case effectID = "effect_id"
+        case effectName = "effect_name"
+        case videoID = "video_id"
+        case videoURL = "video_url"
+        case creditsCharged = "credits_charged"
+        case outputURL = "output_url"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
     static let columns: SQLQueryString = """
         effect_jobs.id, effect_jobs.user_id, effect_jobs.effect_id, effect_jobs.effect_name, effect_jobs.video_id,
         effect_jobs.status, effect_jobs.credits_charged, effect_jobs.output_url, effect_jobs.error,
         effect_jobs.created_at, effect_jobs.updated_at,
         (SELECT video_url FROM videos WHERE videos.id = effect_jobs.video_id) AS video_url
         """
+}
 
-    init(row: any SQLRow) throws {
-        self.id = try row.decode(column: "id", as: UUID.self)
-        self.userID = try row.decode(column: "user_id", as: UUID.self)
-        self.effectID = try row.decode(column: "effect_id", as: String.self)
-        self.effectName = try row.decode(column: "effect_name", as: String.self)
-        self.videoID = try row.decode(column: "video_id", as: UUID.self)
-        self.videoURL = try row.decode(column: "video_url", as: String?.self) ?? ""
-        guard let status = JobStatus(rawValue: try row.decode(column: "status", as: String.self)) else {
-            throw UnexpectedRow("effect_jobs row \(self.id) has an unknown status")
-        }
-        self.status = status
-        self.creditsCharged = try row.decode(column: "credits_charged", as: Int.self)
-        self.outputURL = try row.decode(column: "output_url", as: String?.self)
-        self.error = try row.decode(column: "error", as: String?.self)
-        self.createdAt = try row.decode(column: "created_at", as: Date.self)
-        self.updatedAt = try row.decode(column: "updated_at", as: Date.self)
-    }
+/// A job just accepted and charged.
+struct AcceptedJob: Sendable {
+    var jobID: UUID
+    var creditsCharged: Int
+    var newBalance: Int
 }
 
 /// `job` of API.md: `{job_id, effect_id, video_id, status, credits_charged, output_url?, error?, created_at, updated_at}`,
@@ -137,12 +140,12 @@ struct JobView: ResponseCodable, Sendable {
         self.createdAt = job.createdAt
         self.updatedAt = job.updatedAt
         self.userID = forWorker ? job.userID.lowercased : nil
-        self.videoURL = forWorker ? job.videoURL : nil
+        self.videoURL = forWorker ? (job.videoURL ?? "") : nil
     }
 }
 
 /// `202` answer of `POST /v1/effects/{effect_id}/jobs`.
-struct JobAccepted: Codable, Sendable {
+struct JobAcceptedResponse: Codable, Sendable {
     var jobID: String
     var status: JobStatus
     var creditsCharged: Int
@@ -153,5 +156,12 @@ struct JobAccepted: Codable, Sendable {
         case jobID = "job_id"
         case creditsCharged = "credits_charged"
         case newBalance = "new_balance"
+    }
+
+    init(_ job: AcceptedJob) {
+        self.jobID = job.jobID.lowercased
+        self.status = .queued
+        self.creditsCharged = job.creditsCharged
+        self.newBalance = job.newBalance
     }
 }

@@ -3,7 +3,6 @@ import Hummingbird
 
 /// `/v1/effects`: the effects on offer, and the caller's effect jobs.
 struct EffectRoutes {
-    let database: Database
     let catalog: EffectCatalog
     let jobs: EffectJobStore
     let idempotency: IdempotencyStore
@@ -25,9 +24,8 @@ struct EffectRoutes {
         EffectList(effects: self.catalog.effects)
     }
 
-    /// Charges and queues in one transaction. With an `Idempotency-Key` the key is claimed first and the answer
-    /// stored in that same transaction; a refusal (402, 404) writes nothing and lets the key go, so the client may
-    /// retry with it after topping up.
+    /// Charges and queues in one transaction, which also keeps the answer for its `Idempotency-Key`. A refusal
+    /// (402, 404) writes nothing and lets the key go, so the client may retry with it after topping up.
     @Sendable func createJob(_ request: Request, context: AppRequestContext) async throws -> Response {
         let userID = try context.requireUser()
         let key = try request.idempotencyKey()
@@ -35,30 +33,17 @@ struct EffectRoutes {
             throw Problem.notFound("Effect")
         }
         let body = try await request.decodeJSON(as: CreateJobRequest.self, context: context)
-        let idempotencyKey = key.map {
-            IdempotencyStore.Key(
-                userID: userID, scope: "effect_job", key: $0, requestHash: sha256Hex("\(effect.id)\u{1F}\(body.videoID.lowercased)"))
-        }
-        if let idempotencyKey {
-            switch try await self.idempotency.claim(idempotencyKey) {
-            case .claimed: break
-            case .replay(let stored): return stored.response(replayed: true)
-            case .reused: throw CreditPurchases.keyReused
-            case .inProgress: throw CreditPurchases.keyInProgress
-            }
-        }
-        do {
-            let stored = try await self.database.transaction { connection in
+        let answer = try await self.idempotency.perform(
+            key.map {
+                IdempotentRequest(
+                    userID: userID, scope: .effectJob, key: $0, fingerprint: RequestFingerprint(effect.id, body.videoID.lowercased))
+            },
+            commit: { connection in
                 let accepted = try await self.jobs.enqueue(effect: effect, videoID: body.videoID, userID: userID, on: connection)
-                let stored = try StoredResponse(status: 202, encoding: accepted)
-                if let idempotencyKey { try await self.idempotency.complete(idempotencyKey, with: stored, on: connection) }
-                return stored
+                return try StoredResponse(status: .accepted, encoding: JobAcceptedResponse(accepted))
             }
-            return stored.response()
-        } catch {
-            if let idempotencyKey { try? await self.idempotency.release(idempotencyKey) }
-            throw error
-        }
+        )
+        return answer.response
     }
 
     @Sendable func jobList(_ request: Request, context: AppRequestContext) async throws -> CursorPageResponse<JobView> {
@@ -76,5 +61,13 @@ struct EffectRoutes {
         // Someone else's job is answered exactly like a missing one.
         guard let job = try await self.jobs.find(id: jobID), job.userID == userID else { throw Problem.notFound("Job") }
         return JobView(job)
+    }
+}
+
+extension EffectJobError: ProblemConvertible {
+    var problem: Problem {
+        switch self {
+        case .videoNotFound: .notFound("Video")
+        }
     }
 }

@@ -33,28 +33,24 @@ struct WorkerRoutes {
         var validator = Validator()
         validator.check((1...2048).contains(body.outputURL.count), "output_url", "Must be 1 to 2048 characters.")
         try validator.validate()
-        return try await Self.answer { JobView(try await self.jobs.complete(id: jobID, outputURL: body.outputURL), forWorker: true) }
+        return JobView(try await self.jobs.complete(id: jobID, outputURL: body.outputURL), forWorker: true)
     }
 
     @Sendable func fail(_ request: Request, context: AppRequestContext) async throws -> JobView {
         let jobID = try context.parameters.uuid("job_id", resource: "Job")
         let body = try await request.decodeJSON(as: FailRequest.self, context: context)
-        let job = try await Self.answer { try await self.jobs.fail(id: jobID, error: String(body.error.prefix(4000))) }
+        let job = try await self.jobs.fail(id: jobID, error: String(body.error.prefix(4000)))
         context.logger.info("effect job failed and refunded", metadata: ["job_id": .string(job.id.lowercased)])
         return JobView(job, forWorker: true)
     }
+}
 
-    private static func answer<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let refusal as JobReportRefusal {
-            switch refusal {
-            case .notFound: throw Problem.notFound("Job")
-            case .alreadyFinished:
-                throw Problem(.conflict, code: "job_already_finished", detail: "This job has already ended; nothing was changed.")
-            case .notRunning:
-                throw Problem(.conflict, code: "job_not_running", detail: "This job has not been claimed by a worker yet.")
-            }
+extension JobReportRefusal: ProblemConvertible {
+    var problem: Problem {
+        switch self {
+        case .notFound: .notFound("Job")
+        case .alreadyFinished: Problem(.conflict, code: "job_already_finished", detail: "This job has already ended; nothing was changed.")
+        case .notRunning: Problem(.conflict, code: "job_not_running", detail: "This job has not been claimed by a worker yet.")
         }
     }
 }

@@ -94,21 +94,49 @@ extension Problem: HTTPResponseError {
     }
 
     var body: Data {
-        var object: [String: Any] = [
-            "type": "about:blank",
-            "title": self.status.reasonPhrase,
-            "status": self.status.code,
-            "detail": self.detail,
-            "code": self.code,
-        ]
-        if let errors {
-            object["errors"] = errors.map { ["field": $0.field, "message": $0.message] }
-        }
-        for (key, value) in self.extensions {
-            object[key] = value
-        }
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        // Encoding a value of fixed shape cannot fail; an empty body would still carry the status.
+        (try? Self.bodyEncoder.encode(Body(self))) ?? Data()
     }
+
+    private static let bodyEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// The RFC 9457 members, then the problem's own extension members at the top level.
+    private struct Body: Encodable {
+        var problem: Problem
+
+        init(_ problem: Problem) { self.problem = problem }
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(_ name: String) { self.stringValue = name }
+            init?(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode("about:blank", forKey: Key("type"))
+            try container.encode(self.problem.status.reasonPhrase, forKey: Key("title"))
+            try container.encode(self.problem.status.code, forKey: Key("status"))
+            try container.encode(self.problem.detail, forKey: Key("detail"))
+            try container.encode(self.problem.code, forKey: Key("code"))
+            try container.encodeIfPresent(self.problem.errors, forKey: Key("errors"))
+            for (name, value) in self.problem.extensions {
+                try container.encode(value, forKey: Key(name))
+            }
+        }
+    }
+}
+
+/// A domain error that has one answer over HTTP. Stores and services throw their own error types; each
+/// feature declares, beside its routes, which problem each case is, and ``ProblemMiddleware`` sends it.
+protocol ProblemConvertible: Error {
+    var problem: Problem { get }
 }
 
 extension HTTPResponse.Status {

@@ -38,7 +38,7 @@ struct ProblemMiddleware: RouterMiddleware {
                 "method": .string(request.method.rawValue),
                 "path": .string(request.uri.path),
                 "status": .stringConvertible(response.status.code),
-                "duration_ms": .string(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),
+                "duration_ms": .string(String(format: "%.2f", elapsed / .milliseconds(1))),
             ]
         )
         return response
@@ -48,6 +48,8 @@ struct ProblemMiddleware: RouterMiddleware {
         switch error {
         case let problem as Problem:
             return problem
+        case let error as any ProblemConvertible:
+            return error.problem
         case let error as HTTPError:
             return self.problem(for: error, request: request)
         case let error as DecodingError:

@@ -11,11 +11,7 @@ struct HealthRoutes {
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("healthz") { _, _ in Status() }
         router.get("readyz") { _, _ in
-            do {
-                try await self.database.sql.raw("SELECT 1").run()
-            } catch {
-                throw Problem.databaseUnavailable
-            }
+            guard await self.database.isReachable() else { throw Problem.databaseUnavailable }
             return Status()
         }
     }

@@ -2,7 +2,6 @@ import Hummingbird
 import Metrics
 import NIOConcurrencyHelpers
 import Prometheus
-import SQLKit
 
 /// Prometheus metrics through swift-metrics. The metrics system is global to the process, so it is bootstrapped
 /// once, with the registry that `GET /metrics` renders.
@@ -31,28 +30,19 @@ enum Observability {
 /// `GET /metrics`: Prometheus text. Effect-job counts by state are read from the database at scrape time, so every
 /// instance reports the same shared truth.
 struct MetricsRoutes {
-    let database: Database
+    let jobs: EffectJobStore
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("metrics") { _, _ -> Response in
-            if let rows = try? await self.database.sql.raw("SELECT status, COUNT(*) AS n FROM effect_jobs GROUP BY status").all() {
-                var counts = Dictionary(uniqueKeysWithValues: JobStatusCounts.states.map { ($0, 0) })
-                for row in rows {
-                    if let state = try? row.decode(column: "status", as: String.self), let count = try? row.decode(column: "n", as: Int.self) {
-                        counts[state] = count
-                    }
-                }
-                for (state, count) in counts {
-                    Gauge(label: "reelbase_effect_jobs", dimensions: [("state", state)]).record(count)
+            // A scrape still answers while the database is down; only the job gauges go stale.
+            if let counts = try? await self.jobs.countsByStatus() {
+                for state in JobStatus.allCases {
+                    Gauge(label: "reelbase_effect_jobs", dimensions: [("state", state.rawValue)]).record(counts[state] ?? 0)
                 }
             }
             var buffer = ByteBuffer()
             buffer.writeBytes(Observability.registry.emitToBuffer())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: buffer))
         }
-    }
-
-    enum JobStatusCounts {
-        static let states = ["queued", "running", "succeeded", "failed"]
     }
 }

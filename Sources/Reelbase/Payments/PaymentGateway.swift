@@ -21,20 +21,35 @@ enum ChargeOutcome: Sendable, Equatable {
     case pending(paymentID: String, clientSecret: String)
 }
 
+/// The states of a `payments` row: `pending` until the gateway's outcome is known, then `succeeded` or `failed`.
+enum PaymentStatus: String, Sendable, Codable {
+    case pending, succeeded, failed
+}
+
+/// Why a charge could not be made; nothing was credited.
+enum PaymentGatewayError: Error, Sendable {
+    /// The gateway could not be reached or kept failing. A retry with the same key cannot charge twice.
+    case unavailable
+    /// The gateway refused the request for a reason the customer cannot fix (logged, not shown).
+    case refused
+    /// The gateway does not accept this payment token.
+    case invalidPaymentToken
+}
+
 /// The outside world that takes money. `mock` for development, `stripe` in production.
 protocol PaymentGateway: Sendable {
     /// The name recorded with each payment (`mock`, `stripe`).
     var name: String { get }
     /// A problem with the token's form, found before anything is recorded or charged.
     func validate(paymentToken: String) -> FieldError?
-    /// Takes the money. Throws only when the gateway could not be asked (network, 5xx): nothing was charged
-    /// that a retry with the same idempotency key would charge again.
+    /// Takes the money. Throws ``PaymentGatewayError`` when the gateway could not be asked or refused the request:
+    /// nothing was charged that a retry with the same idempotency key would charge again.
     func charge(_ request: ChargeRequest) async throws -> ChargeOutcome
 }
 
 /// The development gateway: `tok_fail…`/`pm_fail…` are declined, other `tok_…`/`pm_…` succeed.
 struct MockPaymentGateway: PaymentGateway {
-    var name: String { "mock" }
+    var name: String { AppConfiguration.PaymentGatewayKind.mock.rawValue }
 
     func validate(paymentToken: String) -> FieldError? {
         guard paymentToken.hasPrefix("tok_") || paymentToken.hasPrefix("pm_") else {

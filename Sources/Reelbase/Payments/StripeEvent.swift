@@ -33,7 +33,7 @@ struct StripeEvent: Sendable {
         let decoder = JSONDecoder()
         do {
             let envelope = try decoder.decode(Envelope.self, from: payload)
-            guard (1...255).contains(envelope.id.count) else { throw Self.invalid }
+            guard (1...255).contains(envelope.id.count) else { throw Unreadable() }
             self.id = envelope.id
             self.type = envelope.type
             switch envelope.type {
@@ -47,11 +47,12 @@ struct StripeEvent: Sendable {
                 self.action = .ignored
             }
         } catch is DecodingError {
-            throw Self.invalid
+            throw Unreadable()
         }
     }
 
-    static let invalid = Problem(.badRequest, code: "invalid_event", detail: "The payload is not a Stripe event this server can read.")
+    /// The payload is not an event this server can read.
+    struct Unreadable: Error {}
 
     private struct Envelope: Decodable {
         var id: String

@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// The purchase's idempotency key is sent as Stripe's `Idempotency-Key`, so a retry, ours or the client's, finds
 /// the intent the first attempt created instead of charging again.
 struct StripeGateway: PaymentGateway {
-    var name: String { "stripe" }
+    var name: String { AppConfiguration.PaymentGatewayKind.stripe.rawValue }
 
     let client: HTTPClient
     let secretKey: String
@@ -86,27 +86,23 @@ struct StripeGateway: PaymentGateway {
             }
         case 500...:
             self.logger.warning("Stripe failed after retries", metadata: ["status": .stringConvertible(status)])
-            throw StripeUnavailable()
+            throw PaymentGatewayError.unavailable
         default:
             let error = (try? decoder.decode(ErrorEnvelope.self, from: body))?.error
             if status == 402, error?.type == "card_error" {
                 return .declined(paymentID: error?.paymentIntent?.id, message: error?.message ?? Self.declinedMessage)
             }
             if error?.type == "invalid_request_error", error?.param == "payment_method" {
-                throw Problem.validation(field: "payment_token", "Stripe does not accept this PaymentMethod.")
+                throw PaymentGatewayError.invalidPaymentToken
             }
             // Stripe's message is not shown: for a bad key it quotes part of the key.
             throw self.unexpected("\(error?.type ?? "unknown") \(error?.code ?? "")", status: status)
         }
     }
 
-    private func unexpected(_ what: String, status: Int) -> Problem {
+    private func unexpected(_ what: String, status: Int) -> PaymentGatewayError {
         self.logger.error("Stripe refused a charge", metadata: ["status": .stringConvertible(status), "error": .string(what)])
-        return Problem(
-            .badGateway,
-            code: "payment_gateway_error",
-            detail: "The payment provider could not process this purchase; nothing was credited. The error has been logged."
-        )
+        return .refused
     }
 
     /// POSTs a form to Stripe, trying again after network failures and 5xx answers (unless Stripe says not to)
@@ -134,13 +130,13 @@ struct StripeGateway: PaymentGateway {
             } catch {
                 if attempt == self.maxAttempts || error is CancellationError {
                     self.logger.warning("Stripe unreachable", metadata: ["error": .string(String(reflecting: error))])
-                    throw StripeUnavailable()
+                    throw PaymentGatewayError.unavailable
                 }
                 failure = String(reflecting: error)
             }
             guard NIODeadline.now() + TimeAmount(delay) < deadline else {
                 self.logger.warning("Stripe charge ran out of time", metadata: ["error": .string(failure)])
-                throw StripeUnavailable()
+                throw PaymentGatewayError.unavailable
             }
             self.logger.notice("retrying Stripe", metadata: ["attempt": .stringConvertible(attempt), "error": .string(failure)])
             try await Task.sleep(for: delay)
@@ -190,10 +186,6 @@ struct StripeGateway: PaymentGateway {
         }
     }
 }
-
-/// Stripe could not be reached, or kept failing: the purchase answers `502` and nothing is credited. A retry
-/// with the same idempotency key cannot charge twice, as Stripe keeps the key too.
-struct StripeUnavailable: Error {}
 
 /// Shuts the gateway's HTTP client down once the server has drained, as the database pool is.
 struct HTTPClientService: Service {

@@ -23,7 +23,7 @@ struct StripeWebhookRoutes {
         let payload = Data(buffer: try await request.body.collect(upTo: context.maxUploadSize))
         guard let signature else {
             context.logger.warning("Stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set")
-            throw StripeSignature.invalid("This server has no webhook signing secret, so no event can be verified.")
+            throw StripeSignatureError.noSecret
         }
         try signature.verify(header: request.headers[.stripeSignature], payload: payload, now: Date())
         let event = try StripeEvent(payload: payload)

@@ -11,7 +11,27 @@ struct StripeWebhookStore: Sendable {
     let ledger: CreditLedger
     let catalog: CreditCatalog
 
-    static let gateway = "stripe"
+    static let gateway = AppConfiguration.PaymentGatewayKind.stripe.rawValue
+
+    /// A `payments` row, as crediting and refunding read it.
+    private struct PaymentRow: Decodable {
+        var id: UUID
+        var userID: UUID
+        var packageID: String
+        var credits: Int
+        var paymentMethod: String
+        var refundedCents: Int
+        var refundedCredits: Int
+        enum CodingKeys: String, CodingKey {
+            case id, credits
+            case userID = "user_id"
+            case packageID = "package_id"
+            case paymentMethod = "payment_method"
+            case refundedCents = "refunded_cents"
+            case refundedCredits = "refunded_credits"
+        }
+        static let columns: SQLQueryString = "id, user_id, package_id, credits, payment_method, refunded_cents, refunded_credits"
+    }
 
     /// Applies `event` unless its id was seen before; returns whether it was new.
     @discardableResult
@@ -49,26 +69,24 @@ struct StripeWebhookStore: Sendable {
         guard
             let payment = try await connection.raw(
                 """
-                UPDATE payments SET status = 'succeeded', updated_at = \(now)
-                WHERE gateway = \(bind: Self.gateway) AND gateway_payment_id = \(bind: intentID) AND status <> 'succeeded'
-                RETURNING id, user_id, package_id, credits, payment_method
+                UPDATE payments SET status = \(literal: PaymentStatus.succeeded.rawValue), updated_at = \(now)
+                WHERE gateway = \(bind: Self.gateway) AND gateway_payment_id = \(bind: intentID)
+                  AND status <> \(literal: PaymentStatus.succeeded.rawValue)
+                RETURNING \(PaymentRow.columns)
                 """
-            ).first()
+            ).first(decoding: PaymentRow.self)
         else { return }
-        let paymentRowID = try payment.decode(column: "id", as: UUID.self)
-        let packageID = try payment.decode(column: "package_id", as: String.self)
-        let credits = try payment.decode(column: "credits", as: Int.self)
         // The package may have left the catalog since; the payment row still says what was bought.
-        let packageName = self.catalog.package(id: packageID)?.name ?? packageID
+        let packageName = self.catalog.package(id: payment.packageID)?.name ?? payment.packageID
         let entry = try await self.ledger.apply(
             CreditLedger.Movement(
-                userID: try payment.decode(column: "user_id", as: UUID.self),
+                userID: payment.userID,
                 type: .purchase,
-                credits: credits,
-                description: "Purchased \(packageName) (\(credits) credits)",
+                credits: payment.credits,
+                description: "Purchased \(packageName) (\(payment.credits) credits)",
                 extraData: [
-                    "package_id": packageID,
-                    "payment_method": try payment.decode(column: "payment_method", as: String.self),
+                    "package_id": payment.packageID,
+                    "payment_method": payment.paymentMethod,
                     "gateway": Self.gateway,
                     "gateway_payment_id": intentID,
                 ]
@@ -76,7 +94,7 @@ struct StripeWebhookStore: Sendable {
             on: connection
         )
         try await connection.raw(
-            "UPDATE payments SET credited_transaction_id = \(bind: entry.id) WHERE id = \(bind: paymentRowID)"
+            "UPDATE payments SET credited_transaction_id = \(bind: entry.id) WHERE id = \(bind: payment.id)"
         ).run()
     }
 
@@ -84,8 +102,9 @@ struct StripeWebhookStore: Sendable {
     private func markFailed(intentID: String, on connection: any SQLDatabase) async throws {
         try await connection.raw(
             """
-            UPDATE payments SET status = 'failed', updated_at = \(self.database.dialect.now)
-            WHERE gateway = \(bind: Self.gateway) AND gateway_payment_id = \(bind: intentID) AND status = 'pending'
+            UPDATE payments SET status = \(literal: PaymentStatus.failed.rawValue), updated_at = \(self.database.dialect.now)
+            WHERE gateway = \(bind: Self.gateway) AND gateway_payment_id = \(bind: intentID)
+              AND status = \(literal: PaymentStatus.pending.rawValue)
             """
         ).run()
     }
@@ -103,26 +122,25 @@ struct StripeWebhookStore: Sendable {
         guard
             let payment = try await connection.raw(
                 """
-                SELECT id, user_id, package_id, credits, refunded_cents, refunded_credits FROM payments
+                SELECT \(PaymentRow.columns) FROM payments
                 WHERE gateway = \(bind: Self.gateway) AND gateway_payment_id = \(bind: intentID)
                   AND credited_transaction_id IS NOT NULL\(dialect.forUpdate)
                 """
-            ).first()
+            ).first(decoding: PaymentRow.self)
         else { return }
         let refundedCents = min(charge.amountRefunded, charge.amount)
-        guard refundedCents > (try payment.decode(column: "refunded_cents", as: Int.self)) else { return }
+        guard refundedCents > payment.refundedCents else { return }
 
-        let paymentRowID = try payment.decode(column: "id", as: UUID.self)
-        let userID = try payment.decode(column: "user_id", as: UUID.self)
-        let packageID = try payment.decode(column: "package_id", as: String.self)
-        let credits = try payment.decode(column: "credits", as: Int.self)
-        let wanted = credits * refundedCents / charge.amount - (try payment.decode(column: "refunded_credits", as: Int.self))
+        let paymentRowID = payment.id
+        let userID = payment.userID
+        let packageID = payment.packageID
+        let wanted = payment.credits * refundedCents / charge.amount - payment.refundedCredits
 
         var shortfall = 0
         if wanted > 0 {
             // Locked so that the balance read here is still the balance when the ledger row is written.
             let balance = try await connection.raw("SELECT credits FROM users WHERE id = \(bind: userID)\(dialect.forUpdate)")
-                .first()?.decode(column: "credits", as: Int.self) ?? 0
+                .first(decodingColumn: "credits", as: Int.self) ?? 0
             let taken = min(wanted, balance)
             shortfall = wanted - taken
             if taken > 0 {

@@ -78,7 +78,7 @@ struct LedgerHarnessTests {
                                 do {
                                     _ = try await db.transaction { try await ledger.apply(movement, on: $0) }
                                     await expected.add(-credits, to: user.id)
-                                } catch let problem as Problem where problem.code == "insufficient_credits" {
+                                } catch LedgerError.insufficientCredits {
                                     await expected.refused()
                                 }
                             default:
