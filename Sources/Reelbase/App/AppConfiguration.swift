@@ -10,9 +10,10 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 
 /// Everything `reelbase serve` can be told, read once at start-up.
 ///
-/// Each setting is a key of `swift-configuration`: the environment variable is the key in upper snake case
-/// (`database.url` → `DATABASE_URL`), and `reelbase serve` turns each `--flag` into the same key, so flags win
-/// over the environment. Tests pass values in memory.
+/// A setting is its property here (type and default) and its row in ``settings`` (key, range, help); nothing else
+/// names it. The key is a `swift-configuration` key: the environment variable is the key in upper snake case
+/// (`database.url` → `DATABASE_URL`) and the flag the key in dashes (`--database-url`). Commands read flags before
+/// the environment, tests read values in memory, all through ``init(reader:)``.
 public struct AppConfiguration: Sendable {
     public enum Environment: String, Sendable { case development, production }
     public enum PaymentGatewayKind: String, Sendable { case mock, stripe }
@@ -43,87 +44,43 @@ public struct AppConfiguration: Sendable {
 
     public init() {}
 
-    /// One row per setting: the key, its environment variable, and the help text of its flag.
-    public struct Setting: Sendable {
-        public var key: String
-        public var help: String
-        public var environmentVariable: String { self.key.uppercased().replacingOccurrences(of: ".", with: "_") }
-        public var flag: String { self.key.replacingOccurrences(of: ".", with: "-") }
-    }
-
+    /// Every setting, in the order `--help` lists them. A non-optional property's initial value is its default, and
+    /// the help line says so; an optional one's `unset` says what leaving it out means.
     public static let settings: [Setting] = [
-        Setting(key: "host", help: "Address to listen on (default 127.0.0.1)."),
-        Setting(key: "port", help: "Port to listen on (default 8080)."),
-        Setting(key: "environment", help: "development or production; production requires JWT_SECRET (default development)."),
-        Setting(key: "database.url", help: "sqlite://PATH or postgres://user:pass@host:port/db (default sqlite://reelbase.sqlite)."),
-        Setting(key: "database.pool.size", help: "Maximum PostgreSQL connections of this instance (default 4 per core, at least 8)."),
-        Setting(key: "jwt.secret", help: "HMAC key for access tokens (default: random per start, with a warning)."),
-        Setting(key: "access.token.ttl", help: "Access-token lifetime in seconds (default 900)."),
-        Setting(key: "refresh.token.ttl", help: "Refresh-token lifetime in seconds (default 2592000)."),
-        Setting(key: "signup.bonus.credits", help: "Credits granted as a bonus row at registration (default 0)."),
-        Setting(key: "admin.emails", help: "Comma-separated emails of admins (default none)."),
-        Setting(key: "service.key", help: "Bearer key of the effect workers (default unset: internal endpoints answer 401)."),
-        Setting(key: "payment.gateway", help: "mock or stripe (default mock)."),
-        Setting(key: "stripe.secret.key", help: "Stripe secret API key (required with --payment-gateway stripe)."),
-        Setting(key: "stripe.webhook.secret", help: "Stripe webhook signing secret (whsec_…)."),
-        Setting(key: "stripe.api.base", help: "Stripe API base URL (default https://api.stripe.com)."),
-        Setting(key: "effect.job.timeout", help: "Seconds a claimed effect job may run before it is failed and refunded (default 600)."),
-        Setting(key: "credit.packages.file", help: "JSON file replacing the built-in credit packages."),
-        Setting(key: "effects.file", help: "JSON file replacing the built-in effects."),
-        Setting(key: "log.level", help: "trace, debug, info, notice, warning, error or critical (default info)."),
-        Setting(key: "bcrypt.cost", help: "bcrypt work factor for password hashes, 4-31 (default 12)."),
+        .string("host", \.host, help: "Address to listen on"),
+        .int("port", \.port, in: 0...65535, help: "Port to listen on"),
+        .choice("environment", \.environment, help: "development or production; production requires JWT_SECRET"),
+        .databaseURL("database.url", \.databaseURL, help: "sqlite://PATH or postgres://user:pass@host:port/db"),
+        .int(
+            "database.pool.size", \.databasePoolSize, in: 1...1000, unset: "4 per core, at least 8",
+            help: "Maximum PostgreSQL connections of this instance"),
+        .string("jwt.secret", \.jwtSecret, secret: true, unset: "random per start, with a warning", help: "HMAC key for access tokens"),
+        .int("access.token.ttl", \.accessTokenTTL, in: 1...86_400 * 7, help: "Access-token lifetime in seconds"),
+        .int("refresh.token.ttl", \.refreshTokenTTL, in: 60...86_400 * 365, help: "Refresh-token lifetime in seconds"),
+        .int("signup.bonus.credits", \.signupBonusCredits, in: 0...1_000_000, help: "Credits granted as a bonus row at registration"),
+        .emails("admin.emails", \.adminEmails, help: "Comma-separated emails of admins"),
+        .string(
+            "service.key", \.serviceKey, secret: true, unset: "unset: internal endpoints answer 401",
+            help: "Bearer key of the effect workers"),
+        .choice("payment.gateway", \.paymentGateway, help: "mock or stripe"),
+        .string("stripe.secret.key", \.stripeSecretKey, secret: true, help: "Stripe secret API key (required with --payment-gateway stripe)"),
+        .string("stripe.webhook.secret", \.stripeWebhookSecret, secret: true, help: "Stripe webhook signing secret (whsec_…)"),
+        .string("stripe.api.base", \.stripeAPIBase, help: "Stripe API base URL"),
+        .int(
+            "effect.job.timeout", \.effectJobTimeout, in: 1...86_400,
+            help: "Seconds a claimed effect job may run before it is failed and refunded"),
+        .string("credit.packages.file", \.creditPackagesFile, help: "JSON file replacing the built-in credit packages"),
+        .string("effects.file", \.effectsFile, help: "JSON file replacing the built-in effects"),
+        .choice("log.level", \.logLevel, help: "trace, debug, info, notice, warning, error or critical"),
+        .int("bcrypt.cost", \.bcryptCost, in: 4...31, help: "bcrypt work factor for password hashes"),
     ]
 
     /// Reads and checks every setting; the first unusable one stops start-up with a message naming it.
     public init(reader: ConfigReader) throws {
-        func string(_ key: String) -> String? {
-            guard let value = reader.string(forKey: ConfigKey(key), isSecret: key.contains("secret") || key.contains("key")),
-                !value.isEmpty
-            else { return nil }
-            return value
-        }
-        func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
-            guard let text = string(key) else { return nil }
-            guard let value = Int(text), range.contains(value) else {
-                let name = key.uppercased().replacingOccurrences(of: ".", with: "_")
-                throw ConfigurationError("\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
-            }
-            return value
-        }
-        func choice<T: RawRepresentable<String>>(_ key: String, _ type: T.Type) throws -> T? {
-            guard let text = string(key) else { return nil }
-            guard let value = T(rawValue: text.lowercased()) else {
-                let name = key.uppercased().replacingOccurrences(of: ".", with: "_")
-                throw ConfigurationError("\(name) has an unknown value '\(text)'")
-            }
-            return value
-        }
-
         self.init()
-        self.host = string("host") ?? self.host
-        self.port = try int("port", in: 0...65535) ?? self.port
-        self.environment = try choice("environment", Environment.self) ?? self.environment
-        if let url = string("database.url") { self.databaseURL = try DatabaseURL(url) }
-        self.databasePoolSize = try int("database.pool.size", in: 1...1000)
-        self.jwtSecret = string("jwt.secret")
-        self.accessTokenTTL = try int("access.token.ttl", in: 1...86_400 * 7) ?? self.accessTokenTTL
-        self.refreshTokenTTL = try int("refresh.token.ttl", in: 60...86_400 * 365) ?? self.refreshTokenTTL
-        self.signupBonusCredits = try int("signup.bonus.credits", in: 0...1_000_000) ?? self.signupBonusCredits
-        self.adminEmails = Set(
-            (string("admin.emails") ?? "").split(separator: ",")
-                .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-                .filter { !$0.isEmpty }
-        )
-        self.serviceKey = string("service.key")
-        self.paymentGateway = try choice("payment.gateway", PaymentGatewayKind.self) ?? self.paymentGateway
-        self.stripeSecretKey = string("stripe.secret.key")
-        self.stripeWebhookSecret = string("stripe.webhook.secret")
-        self.stripeAPIBase = string("stripe.api.base") ?? self.stripeAPIBase
-        self.effectJobTimeout = try int("effect.job.timeout", in: 1...86_400) ?? self.effectJobTimeout
-        self.creditPackagesFile = string("credit.packages.file")
-        self.effectsFile = string("effects.file")
-        self.logLevel = try choice("log.level", Logger.Level.self) ?? self.logLevel
-        self.bcryptCost = try int("bcrypt.cost", in: 4...31) ?? self.bcryptCost
+        for setting in Self.settings {
+            try setting.read(reader, &self)
+        }
         try self.validate()
     }
 
@@ -142,12 +99,144 @@ public struct AppConfiguration: Sendable {
             throw ConfigurationError("PAYMENT_GATEWAY=stripe requires STRIPE_WEBHOOK_SECRET")
         }
     }
+
+    /// The settings that fill the given properties, in the order of ``settings`` (for commands that take only a few).
+    public static func settings(for properties: [PartialKeyPath<AppConfiguration>]) -> [Setting] {
+        self.settings.filter { properties.contains($0.property) }
+    }
 }
 
 extension AppConfiguration {
-    /// The help line of a setting, naming its environment variable.
-    public static func help(_ key: String) -> String {
-        guard let setting = settings.first(where: { $0.key == key }) else { return key }
-        return "\(setting.help) Env: \(setting.environmentVariable)."
+    /// One setting: its key, its help, the type its providers give, and how it fills its property.
+    public struct Setting: Sendable {
+        public let key: String
+        /// The help line, ending with the range and the default where there are.
+        public let help: String
+        /// What a provider holds for it: in-memory values (the tests') must be of this type.
+        public let type: ConfigType
+        let property: PartialKeyPath<AppConfiguration> & Sendable
+        let read: @Sendable (ConfigReader, inout AppConfiguration) throws -> Void
+
+        public var environmentVariable: String { Self.environmentVariable(self.key) }
+        public var flag: String { "--" + self.key.replacingOccurrences(of: ".", with: "-") }
+
+        fileprivate static func environmentVariable(_ key: String) -> String {
+            key.uppercased().replacingOccurrences(of: ".", with: "_")
+        }
+
+        private static func make<Value>(
+            _ key: String, _ property: WritableKeyPath<AppConfiguration, Value> & Sendable, type: ConfigType,
+            help: String, notes: [String], read: @escaping @Sendable (ConfigReader) throws -> Value?
+        ) -> Setting {
+            Setting(
+                key: key, help: help + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))") + ".", type: type,
+                property: property,
+                read: { reader, configuration in
+                    if let value = try read(reader) { configuration[keyPath: property] = value }
+                })
+        }
+
+        private static func defaultNote<Value>(_ property: KeyPath<AppConfiguration, Value>, _ describe: (Value) -> String) -> String {
+            "default \(describe(AppConfiguration()[keyPath: property]))"
+        }
+
+        static func string(_ key: String, _ property: WritableKeyPath<AppConfiguration, String> & Sendable, help: String) -> Setting {
+            make(key, property, type: .string, help: help, notes: [defaultNote(property) { $0 }]) { $0.text(key, isSecret: false) }
+        }
+
+        static func string(
+            _ key: String, _ property: WritableKeyPath<AppConfiguration, String?> & Sendable, secret: Bool = false,
+            unset: String? = nil, help: String
+        ) -> Setting {
+            make(key, property, type: .string, help: help, notes: unset.map { ["default \($0)"] } ?? []) {
+                $0.text(key, isSecret: secret).map(Optional.some)
+            }
+        }
+
+        static func int(
+            _ key: String, _ property: WritableKeyPath<AppConfiguration, Int> & Sendable, in range: ClosedRange<Int>, help: String
+        ) -> Setting {
+            make(key, property, type: .int, help: help, notes: [range.description, defaultNote(property, String.init)]) {
+                try $0.int(key, in: range)
+            }
+        }
+
+        static func int(
+            _ key: String, _ property: WritableKeyPath<AppConfiguration, Int?> & Sendable, in range: ClosedRange<Int>,
+            unset: String, help: String
+        ) -> Setting {
+            make(key, property, type: .int, help: help, notes: [range.description, "default \(unset)"]) {
+                try $0.int(key, in: range).map(Optional.some)
+            }
+        }
+
+        static func choice<Value: RawRepresentable<String> & Sendable>(
+            _ key: String, _ property: WritableKeyPath<AppConfiguration, Value> & Sendable, help: String
+        ) -> Setting {
+            make(key, property, type: .string, help: help, notes: [defaultNote(property, \.rawValue)]) {
+                try $0.typed(key, isSecret: false, { $0.string(forKey: ConfigKey(key), as: CaseInsensitive<Value>.self)?.value }) {
+                    ConfigurationError("\(environmentVariable(key)) has an unknown value '\($0)'")
+                }
+            }
+        }
+
+        static func databaseURL(_ key: String, _ property: WritableKeyPath<AppConfiguration, DatabaseURL> & Sendable, help: String) -> Setting {
+            make(key, property, type: .string, help: help, notes: [defaultNote(property, \.redactedDescription)]) { reader in
+                try reader.text(key, isSecret: false).map(DatabaseURL.init)
+            }
+        }
+
+        /// Emails compared as the app compares them: trimmed, lowercased, empty entries dropped.
+        static func emails(_ key: String, _ property: WritableKeyPath<AppConfiguration, Set<String>> & Sendable, help: String) -> Setting {
+            make(key, property, type: .stringArray, help: help, notes: ["default none"]) { reader in
+                let emails = try reader.typed(key, isSecret: false, { $0.stringArray(forKey: ConfigKey(key)) }) {
+                    ConfigurationError("\(environmentVariable(key)) must be a comma-separated list, got '\($0)'")
+                }
+                return emails.map { emails in
+                    Set(emails.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
+                }
+            }
+        }
+    }
+}
+
+/// A string choice read case-insensitively, as settings always were (`LOG_LEVEL=DEBUG` works).
+private struct CaseInsensitive<Value: RawRepresentable<String>>: ExpressibleByConfigString {
+    let value: Value
+    init?(configString: String) {
+        guard let value = Value(rawValue: configString.lowercased()) else { return nil }
+        self.value = value
+    }
+    var description: String { self.value.rawValue }
+}
+
+extension ConfigReader {
+    /// A setting as written, `nil` when unset or empty (an empty variable, as `PORT=` in a compose file, means unset).
+    /// The command-line provider splits `--key a,b` at the comma; a string setting takes it back whole.
+    fileprivate func text(_ key: String, isSecret: Bool) -> String? {
+        let key = ConfigKey(key)
+        guard let text = self.string(forKey: key, isSecret: isSecret) ?? self.stringArray(forKey: key, isSecret: isSecret)?.joined(separator: ","),
+            !text.isEmpty
+        else { return nil }
+        return text
+    }
+
+    /// A typed read that tells unset from unusable: the typed readers answer `nil` for both, so the text decides.
+    fileprivate func typed<Value>(
+        _ key: String, isSecret: Bool, _ read: (ConfigReader) -> Value?, invalid: (String) -> ConfigurationError
+    ) throws -> Value? {
+        if let value = read(self) { return value }
+        guard let text = self.text(key, isSecret: isSecret) else { return nil }
+        throw invalid(text)
+    }
+
+    fileprivate func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+        let invalid = { (text: String) in
+            ConfigurationError(
+                "\(AppConfiguration.Setting.environmentVariable(key)) must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+        }
+        guard let value = try self.typed(key, isSecret: false, { $0.int(forKey: ConfigKey(key)) }, invalid: invalid) else { return nil }
+        guard range.contains(value) else { throw invalid(self.text(key, isSecret: false) ?? String(value)) }
+        return value
     }
 }

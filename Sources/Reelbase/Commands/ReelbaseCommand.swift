@@ -16,15 +16,6 @@ public struct ReelbaseCommand: AsyncParsableCommand {
     public init() {}
 }
 
-/// Builds the configuration reader of a command: its flags first, then the environment.
-func configurationReader(flags: [String: String?]) -> ConfigReader {
-    var values: [AbsoluteConfigKey: ConfigValue] = [:]
-    for case let (key, value?) in flags {
-        values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(.string(value), isSecret: false)
-    }
-    return ConfigReader(providers: [InMemoryProvider(name: "flags", values: values), EnvironmentVariablesProvider()])
-}
-
 /// Reads the configuration, or stops the command with the reason on standard error.
 func loadConfiguration(_ reader: ConfigReader) throws -> AppConfiguration {
     do {

@@ -4,7 +4,7 @@ import Logging
 import SQLKit
 
 /// `reelbase seed-bench`: fills an empty database with a large, deterministic data set for load benchmarks.
-struct SeedBenchCommand: AsyncParsableCommand {
+struct SeedBenchCommand: AsyncParsableCommand, SettingsCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed-bench",
         abstract: "Load a deterministic benchmark data set (users, videos, likes, follows) into an empty database.",
@@ -15,8 +15,9 @@ struct SeedBenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("database-url"), help: ArgumentHelp(AppConfiguration.help("database.url"), valueName: "DATABASE_URL"))
-    var databaseURL: String?
+    static let acceptedSettings = AppConfiguration.settings(for: [\.databaseURL, \.logLevel])
+
+    @OptionGroup var commandLine: SettingArguments<SeedBenchCommand>
 
     @Option(help: "Number of users.")
     var users: Int = 100_000
@@ -33,9 +34,6 @@ struct SeedBenchCommand: AsyncParsableCommand {
     @Option(help: "Seed of every id and of the like and follow patterns.")
     var seed: UInt64 = 42
 
-    @Option(name: .customLong("log-level"), help: ArgumentHelp(AppConfiguration.help("log.level"), valueName: "LOG_LEVEL"))
-    var logLevel: String?
-
     func validate() throws {
         _ = try self.dataset()
     }
@@ -49,7 +47,7 @@ struct SeedBenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try loadConfiguration(configurationReader(flags: ["database.url": self.databaseURL, "log.level": self.logLevel]))
+        let configuration = try loadConfiguration(self.commandLine.reader())
         let logger = bootstrapLogging(level: configuration.logLevel)
         let dataset = try self.dataset()
         try await DatabaseConnector.withDatabase(configuration.databaseURL, logger: logger) { database in

@@ -49,10 +49,20 @@ enum TestApp {
         "service.key": "test-service-key",
     ]
 
+    /// The configuration `reelbase serve` would build from these settings as flags or environment variables: the same
+    /// `AppConfiguration(reader:)`, with each value typed as its setting declares, as those providers type it.
     static func configuration(databaseURL: String, settings: [String: String]) throws -> AppConfiguration {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
-        for (key, value) in baseSettings.merging(settings, uniquingKeysWith: { $1 }).merging(["database.url": databaseURL], uniquingKeysWith: { $1 }) {
-            values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(.string(value), isSecret: false)
+        for (key, text) in baseSettings.merging(settings, uniquingKeysWith: { $1 }).merging(["database.url": databaseURL], uniquingKeysWith: { $1 }) {
+            let setting = try #require(AppConfiguration.settings.first { $0.key == key }, "no setting \(key)")
+            let content: ConfigContent
+            switch setting.type {
+            // A text that is no integer stays text, so that the app's own message reports it, as it would from a flag.
+            case .int: content = Int(text).map(ConfigContent.int) ?? .string(text)
+            case .stringArray: content = .stringArray(text.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
+            default: content = .string(text)
+            }
+            values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false)
         }
         return try AppConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: values)))
     }
