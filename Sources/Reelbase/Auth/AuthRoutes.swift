@@ -13,6 +13,7 @@ struct AuthRoutes {
     let signupBonusCredits: Int
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        let group = group.answeringDomainErrors()
         group.post("register", use: self.register)
         group.post("login", use: self.login)
         group.post("refresh", use: self.refresh)
@@ -23,17 +24,16 @@ struct AuthRoutes {
         let body = try await request.decodeJSON(as: RegisterRequest.self, context: context)
         try body.validate()
         let email = body.email.lowercased()
-        if let field = try await self.users.takenField(email: email, username: body.username) {
-            throw Self.taken(field)
-        }
+        // Before hashing, so that a taken email or username costs no bcrypt round.
+        try await self.users.checkAvailable(email: email, username: body.username)
         let newUser = NewUser(
             email: email,
             username: body.username,
             displayName: body.displayName ?? body.username,
             passwordHash: try await self.passwords.hash(body.password)
         )
-        let registered: (UserRecord, String)? = try await self.database.transaction { connection in
-            guard var user = try await self.users.insert(newUser, on: connection) else { return nil }
+        let (user, refreshToken) = try await self.database.transaction { connection in
+            var user = try await self.users.insert(newUser, on: connection)
             if self.signupBonusCredits > 0 {
                 let bonus = CreditLedger.Movement(
                     userID: user.id, type: .bonus, credits: self.signupBonusCredits, description: "Signup bonus")
@@ -41,10 +41,6 @@ struct AuthRoutes {
             }
             let refreshToken = try await self.refreshTokens.issue(userID: user.id, on: connection)
             return (user, refreshToken)
-        }
-        guard let (user, refreshToken) = registered else {
-            // Lost a race with another registration of the same email or username.
-            throw Self.taken(try await self.users.takenField(email: email, username: body.username) ?? "email")
         }
         context.logger.info("user registered", metadata: ["user_id": .string(user.id.lowercased)])
         return EditedResponse(status: .created, response: try await self.answer(user: user, refreshToken: refreshToken))
@@ -98,13 +94,18 @@ struct AuthRoutes {
             expiresIn: self.tokens.accessTokenTTL
         )
     }
+}
 
-    private static func taken(_ field: String) -> Problem {
-        Problem(
-            .conflict,
-            code: "\(field)_taken",
-            detail: "That \(field) is already registered.",
-            errors: [FieldError(field: field, message: "Is already taken.")]
-        )
+extension UserStoreError: ProblemConvertible {
+    var problem: Problem {
+        switch self {
+        case .taken(let field):
+            Problem(
+                .conflict,
+                code: "\(field.rawValue)_taken",
+                detail: "That \(field.rawValue) is already registered.",
+                errors: [FieldError(field: field.rawValue, message: "Is already taken.")]
+            )
+        }
     }
 }

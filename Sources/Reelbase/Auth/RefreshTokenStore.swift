@@ -42,35 +42,51 @@ struct SQLRefreshTokenStore: RefreshTokenStore {
         return token
     }
 
+    /// The columns of a stored token that rotating it reads.
+    private struct StoredToken: Decodable {
+        var id: UUID
+        var familyID: UUID
+        var userID: UUID
+        var expiresAt: Date
+        var usedAt: Date?
+        var revokedAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case familyID = "family_id"
+            case userID = "user_id"
+            case expiresAt = "expires_at"
+            case usedAt = "used_at"
+            case revokedAt = "revoked_at"
+        }
+    }
+
     func rotate(_ token: String) async throws -> RefreshOutcome {
         let dialect = self.database.dialect
         return try await self.database.transaction { connection in
             guard
-                let row = try await connection.raw(
+                let stored = try await connection.raw(
                     """
                     SELECT id, family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens
                     WHERE token_hash = \(bind: TokenIssuer.hash(refreshToken: token))\(dialect.forUpdate)
                     """
-                ).first()
+                ).first(decoding: StoredToken.self)
             else { return .invalid }
-            let id = try row.decode(column: "id", as: UUID.self)
-            let familyID = try row.decode(column: "family_id", as: UUID.self)
-            let userID = try row.decode(column: "user_id", as: UUID.self)
-            if try row.decode(column: "revoked_at", as: Date?.self) != nil {
+            if stored.revokedAt != nil {
                 return .invalid
             }
-            if try row.decode(column: "used_at", as: Date?.self) != nil {
+            if stored.usedAt != nil {
                 try await connection.raw(
-                    "UPDATE refresh_tokens SET revoked_at = \(dialect.now) WHERE family_id = \(bind: familyID) AND revoked_at IS NULL"
+                    "UPDATE refresh_tokens SET revoked_at = \(dialect.now) WHERE family_id = \(bind: stored.familyID) AND revoked_at IS NULL"
                 ).run()
                 return .reused
             }
-            if try row.decode(column: "expires_at", as: Date.self) <= Date() {
+            if stored.expiresAt <= Date() {
                 return .invalid
             }
-            try await connection.raw("UPDATE refresh_tokens SET used_at = \(dialect.now) WHERE id = \(bind: id)").run()
-            let newToken = try await self.insert(userID: userID, familyID: familyID, on: connection)
-            return .rotated(userID: userID, newToken: newToken)
+            try await connection.raw("UPDATE refresh_tokens SET used_at = \(dialect.now) WHERE id = \(bind: stored.id)").run()
+            let newToken = try await self.insert(userID: stored.userID, familyID: stored.familyID, on: connection)
+            return .rotated(userID: stored.userID, newToken: newToken)
         }
     }
 

@@ -1,4 +1,5 @@
 import Crypto
+import ExtrasBase64
 import Foundation
 import JWTKit
 
@@ -42,11 +43,12 @@ struct TokenIssuer: Sendable {
     /// A new refresh token: 256 random bits, URL-safe. Only its hash is stored.
     static func newRefreshToken() -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return self.refreshToken(bytes: (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+
+    /// How a refresh token spells its random bytes: base64url without padding, so it travels in URLs and JSON as is.
+    static func refreshToken(bytes: some Collection<UInt8>) -> String {
+        Base64.encodeToString(bytes: bytes, options: [.base64UrlAlphabet, .omitPaddingCharacter])
     }
 
     static func hash(refreshToken: String) -> String {

@@ -8,6 +8,7 @@ struct FollowRoutes {
     let cursors: FeedCursor.Codec
 
     func addRoutes(follows group: RouterGroup<AppRequestContext>, users usersGroup: RouterGroup<AppRequestContext>) {
+        let group = group.answeringDomainErrors()
         // A fixed segment wins over `:user_id` in Hummingbird's trie, so `check-batch` is never a follow target.
         group.post("check-batch", use: self.checkBatch)
         group.post(":user_id", use: self.follow)
@@ -23,20 +24,19 @@ struct FollowRoutes {
 
     @Sendable func follow(_ request: Request, context: AppRequestContext) async throws -> FollowStatusResponse {
         let (target, me) = try self.pair(context)
-        guard let count = try await self.follows.follow(userID: target, followerID: me) else { throw Problem.notFound("User") }
+        let count = try await self.follows.follow(userID: target, followerID: me)
         return FollowStatusResponse(userID: target.lowercased, isFollowing: true, followerCount: count)
     }
 
     @Sendable func unfollow(_ request: Request, context: AppRequestContext) async throws -> FollowStatusResponse {
         let (target, me) = try self.pair(context)
-        guard let count = try await self.follows.unfollow(userID: target, followerID: me) else { throw Problem.notFound("User") }
+        let count = try await self.follows.unfollow(userID: target, followerID: me)
         return FollowStatusResponse(userID: target.lowercased, isFollowing: false, followerCount: count)
     }
 
     @Sendable func check(_ request: Request, context: AppRequestContext) async throws -> FollowCheckResponse {
-        let me = try context.requireUser()
-        let target = try context.parameters.uuid("user_id", resource: "User")
-        guard let following = try await self.follows.isFollowing(userID: target, followerID: me) else { throw Problem.notFound("User") }
+        let (target, me) = try self.pair(context)
+        let following = try await self.follows.isFollowing(userID: target, followerID: me)
         return FollowCheckResponse(userID: target.lowercased, isFollowing: following)
     }
 
@@ -59,13 +59,19 @@ struct FollowRoutes {
             nextCursor: result.next.map { self.cursors.encode($0, list: list) })
     }
 
-    /// The user to follow or unfollow and the signed-in caller; nobody follows themselves (`422`).
+    /// The user the path names and the signed-in caller.
     private func pair(_ context: AppRequestContext) throws -> (target: UUID, me: UUID) {
         let me = try context.requireUser()
         let target = try context.parameters.uuid("user_id", resource: "User")
-        guard target != me else {
-            throw Problem(.unprocessableContent, code: "cannot_follow_self", detail: "You cannot follow yourself.")
-        }
         return (target, me)
+    }
+}
+
+extension FollowStoreError: ProblemConvertible {
+    var problem: Problem {
+        switch self {
+        case .userNotFound: Problem.notFound("User")
+        case .cannotFollowSelf: Problem(.unprocessableContent, code: "cannot_follow_self", detail: "You cannot follow yourself.")
+        }
     }
 }

@@ -1,16 +1,26 @@
 import Foundation
 import SQLKit
 
+enum FollowStoreError: Error, Sendable, Equatable {
+    /// No user has this id.
+    case userNotFound
+    /// Following or unfollowing oneself.
+    case cannotFollowSelf
+}
+
 /// Who follows whom, and the `follower_count` / `following_count` of both users, which change only in the
 /// transaction that adds or removes the follow row (see ``LikeStore`` for the pattern). Both counters move in
 /// one `UPDATE`, so two users following each other at once lock their rows in the same order.
+///
+/// The methods naming one user throw ``FollowStoreError/userNotFound`` if no user has this id; following and
+/// unfollowing throw ``FollowStoreError/cannotFollowSelf`` if the user is the follower, before anything is read.
 protocol FollowStore: Sendable {
-    /// The followed user's follower count after `followerID` follows them, or `nil` if no user has this id.
-    func follow(userID: UUID, followerID: UUID) async throws -> Int?
-    /// The user's follower count after `followerID` no longer follows them, or `nil` if no user has this id.
-    func unfollow(userID: UUID, followerID: UUID) async throws -> Int?
-    /// Whether `followerID` follows the user, or `nil` if no user has this id.
-    func isFollowing(userID: UUID, followerID: UUID) async throws -> Bool?
+    /// The followed user's follower count after `followerID` follows them.
+    func follow(userID: UUID, followerID: UUID) async throws -> Int
+    /// The user's follower count after `followerID` no longer follows them.
+    func unfollow(userID: UUID, followerID: UUID) async throws -> Int
+    /// Whether `followerID` follows the user.
+    func isFollowing(userID: UUID, followerID: UUID) async throws -> Bool
     /// Which of `userIDs` `followerID` follows: one statement, served by the follows primary key.
     func followedUsers(among userIDs: [UUID], followerID: UUID) async throws -> Set<UUID>
     /// The users on one side of `userID`'s follows, most recently followed first.
@@ -37,8 +47,9 @@ struct SQLFollowStore: FollowStore {
 
     private var dialect: SQLDialectKind { self.database.dialect }
 
-    func follow(userID: UUID, followerID: UUID) async throws -> Int? {
-        try await self.database.transaction { connection in
+    func follow(userID: UUID, followerID: UUID) async throws -> Int {
+        guard userID != followerID else { throw FollowStoreError.cannotFollowSelf }
+        return try await self.database.transaction { connection in
             let inserted = try await connection.raw(
                 """
                 INSERT INTO follows (follower_id, following_id, created_at)
@@ -52,8 +63,9 @@ struct SQLFollowStore: FollowStore {
         }
     }
 
-    func unfollow(userID: UUID, followerID: UUID) async throws -> Int? {
-        try await self.database.transaction { connection in
+    func unfollow(userID: UUID, followerID: UUID) async throws -> Int {
+        guard userID != followerID else { throw FollowStoreError.cannotFollowSelf }
+        return try await self.database.transaction { connection in
             let removed = try await connection.raw(
                 "DELETE FROM follows WHERE follower_id = \(bind: followerID) AND following_id = \(bind: userID) RETURNING following_id"
             ).first()
@@ -62,27 +74,29 @@ struct SQLFollowStore: FollowStore {
         }
     }
 
-    func isFollowing(userID: UUID, followerID: UUID) async throws -> Bool? {
-        try await self.database.sql.raw(
+    func isFollowing(userID: UUID, followerID: UUID) async throws -> Bool {
+        let following = try await self.database.sql.raw(
             """
             SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = \(bind: followerID) AND following_id = users.id) AS is_following
             FROM users WHERE id = \(bind: userID)
             """
-        ).first().map { try $0.decode(column: "is_following", as: Bool.self) }
+        ).first(decodingColumn: "is_following", as: Bool.self)
+        guard let following else { throw FollowStoreError.userNotFound }
+        return following
     }
 
     func followedUsers(among userIDs: [UUID], followerID: UUID) async throws -> Set<UUID> {
         // The order is a planner hint, not for the caller: `follows_following` also leads with `follower_id`, and
         // for a user with few follows Postgres 15 rated both indexes equal and took that one; only the primary
         // key yields this order, so the check probes the primary key for light and heavy users alike.
-        let rows = try await self.database.sql.raw(
+        let followed = try await self.database.sql.raw(
             """
             SELECT following_id FROM follows
             WHERE follower_id = \(bind: followerID) AND \(self.dialect.column("following_id", isIn: userIDs))
             ORDER BY following_id
             """
-        ).all()
-        return try Set(rows.map { try $0.decode(column: "following_id", as: UUID.self) })
+        ).all(decodingColumn: "following_id", as: UUID.self)
+        return Set(followed)
     }
 
     func list(_ direction: FollowDirection, of userID: UUID, after: FeedCursor?, limit: Int, viewer: UUID?) async throws
@@ -99,25 +113,38 @@ struct SQLFollowStore: FollowStore {
                 """
         }
         var query: SQLQueryString = "SELECT " + columns + """
-             FROM follows JOIN users ON users.id = follows.\(unsafeRaw: listed)
-            WHERE follows.\(unsafeRaw: owner) = \(bind: userID)
+             FROM follows JOIN users ON users.id = follows.\(ident: listed)
+            WHERE follows.\(ident: owner) = \(bind: userID)
             """
         if let after {
-            query = query + " AND (follows.created_at, follows.\(unsafeRaw: listed)) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
+            query = query + " AND (follows.created_at, follows.\(ident: listed)) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
-        query = query + " ORDER BY follows.created_at DESC, follows.\(unsafeRaw: listed) DESC LIMIT \(bind: limit + 1)"
-        let rows = try await self.database.sql.raw(query).all().map(FollowListEntry.init(row:))
+        query = query + " ORDER BY follows.created_at DESC, follows.\(ident: listed) DESC LIMIT \(bind: limit + 1)"
+        let rows = try await self.database.sql.raw(query).all(decoding: FollowListEntry.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
 
-    private func followerCount(userID: UUID, on connection: any SQLDatabase) async throws -> Int? {
-        try await connection.raw("SELECT follower_count FROM users WHERE id = \(bind: userID)")
-            .first().map { try $0.decode(column: "follower_count", as: Int.self) }
+    private func followerCount(userID: UUID, on connection: any SQLDatabase) async throws -> Int {
+        let count = try await connection.raw("SELECT follower_count FROM users WHERE id = \(bind: userID)")
+            .first(decodingColumn: "follower_count", as: Int.self)
+        guard let count else { throw FollowStoreError.userNotFound }
+        return count
+    }
+
+    /// A user's id and follower count, as ``moveCounters(by:userID:followerID:on:)`` returns them.
+    private struct FollowerCount: Decodable {
+        var id: UUID
+        var followerCount: Int
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case followerCount = "follower_count"
+        }
     }
 
     /// Moves the followed user's `follower_count` and the follower's `following_count` in one statement.
-    private func moveCounters(by delta: Int, userID: UUID, followerID: UUID, on connection: any SQLDatabase) async throws -> Int? {
-        let rows = try await connection.raw(
+    private func moveCounters(by delta: Int, userID: UUID, followerID: UUID, on connection: any SQLDatabase) async throws -> Int {
+        let counts = try await connection.raw(
             """
             UPDATE users SET
                 follower_count = follower_count + CASE WHEN id = \(bind: userID) THEN \(bind: delta) ELSE 0 END,
@@ -125,7 +152,8 @@ struct SQLFollowStore: FollowStore {
             WHERE \(self.dialect.column("id", isIn: [userID, followerID]))
             RETURNING id, follower_count
             """
-        ).all()
-        return try rows.first { try $0.decode(column: "id", as: UUID.self) == userID }?.decode(column: "follower_count", as: Int.self)
+        ).all(decoding: FollowerCount.self)
+        guard let count = counts.first(where: { $0.id == userID }) else { throw FollowStoreError.userNotFound }
+        return count.followerCount
     }
 }

@@ -1,16 +1,24 @@
 import Foundation
 import SQLKit
 
+enum LikeStoreError: Error, Sendable, Equatable {
+    /// No live video has this id.
+    case videoNotFound
+}
+
 /// Likes of videos, and each video's `like_count`, which changes only in the transaction that adds or removes
 /// a like row: an `INSERT … ON CONFLICT DO NOTHING` or `DELETE` tells whether anything changed, and only then is
 /// the counter moved, by an atomic `like_count ± 1`. Repeating a like or an unlike changes nothing.
+///
+/// Every method but ``likedVideos(among:userID:)`` throws ``LikeStoreError/videoNotFound`` for an unknown or
+/// deleted video.
 protocol LikeStore: Sendable {
-    /// The video's like count after `userID` likes it, or `nil` if no live video has this id.
-    func like(videoID: UUID, userID: UUID) async throws -> Int?
-    /// The video's like count after `userID` no longer likes it, or `nil` if no live video has this id.
-    func unlike(videoID: UUID, userID: UUID) async throws -> Int?
-    /// Whether `userID` likes the video, or `nil` if no live video has this id.
-    func isLiked(videoID: UUID, userID: UUID) async throws -> Bool?
+    /// The video's like count after `userID` likes it.
+    func like(videoID: UUID, userID: UUID) async throws -> Int
+    /// The video's like count after `userID` no longer likes it.
+    func unlike(videoID: UUID, userID: UUID) async throws -> Int
+    /// Whether `userID` likes the video.
+    func isLiked(videoID: UUID, userID: UUID) async throws -> Bool
     /// Which of `videoIDs` name live videos that `userID` likes: one statement, served by the likes primary key.
     func likedVideos(among videoIDs: [UUID], userID: UUID) async throws -> Set<UUID>
 }
@@ -20,7 +28,7 @@ struct SQLLikeStore: LikeStore {
 
     private var dialect: SQLDialectKind { self.database.dialect }
 
-    func like(videoID: UUID, userID: UUID) async throws -> Int? {
+    func like(videoID: UUID, userID: UUID) async throws -> Int {
         try await self.database.transaction { connection in
             // Selecting the video from `videos` makes a like of an unknown or deleted video insert nothing.
             let inserted = try await connection.raw(
@@ -32,13 +40,15 @@ struct SQLLikeStore: LikeStore {
                 """
             ).first()
             guard inserted != nil else { return try await self.likeCount(videoID: videoID, on: connection) }
-            return try await connection.raw(
+            let count = try await connection.raw(
                 "UPDATE videos SET like_count = like_count + 1 WHERE id = \(bind: videoID) RETURNING like_count"
-            ).first().map { try $0.decode(column: "like_count", as: Int.self) }
+            ).first(decodingColumn: "like_count", as: Int.self)
+            guard let count else { throw LikeStoreError.videoNotFound }
+            return count
         }
     }
 
-    func unlike(videoID: UUID, userID: UUID) async throws -> Int? {
+    func unlike(videoID: UUID, userID: UUID) async throws -> Int {
         try await self.database.transaction { connection in
             let removed = try await connection.raw(
                 "DELETE FROM likes WHERE user_id = \(bind: userID) AND video_id = \(bind: videoID) RETURNING video_id"
@@ -49,35 +59,39 @@ struct SQLLikeStore: LikeStore {
                 UPDATE videos SET like_count = like_count - 1 WHERE id = \(bind: videoID) AND deleted_at IS NULL
                 RETURNING like_count
                 """
-            ).first().map { try $0.decode(column: "like_count", as: Int.self) }
+            ).first(decodingColumn: "like_count", as: Int.self)
             // A deleted video is no video: its likes stay as they were (the transaction rolls back).
-            guard let count else { throw Problem.notFound("Video") }
+            guard let count else { throw LikeStoreError.videoNotFound }
             return count
         }
     }
 
-    func isLiked(videoID: UUID, userID: UUID) async throws -> Bool? {
-        try await self.database.sql.raw(
+    func isLiked(videoID: UUID, userID: UUID) async throws -> Bool {
+        let liked = try await self.database.sql.raw(
             """
             SELECT EXISTS (SELECT 1 FROM likes WHERE likes.user_id = \(bind: userID) AND likes.video_id = videos.id) AS is_liked
             FROM videos WHERE id = \(bind: videoID) AND deleted_at IS NULL
             """
-        ).first().map { try $0.decode(column: "is_liked", as: Bool.self) }
+        ).first(decodingColumn: "is_liked", as: Bool.self)
+        guard let liked else { throw LikeStoreError.videoNotFound }
+        return liked
     }
 
     func likedVideos(among videoIDs: [UUID], userID: UUID) async throws -> Set<UUID> {
-        let rows = try await self.database.sql.raw(
+        let liked = try await self.database.sql.raw(
             """
             SELECT likes.video_id FROM likes JOIN videos ON videos.id = likes.video_id
             WHERE likes.user_id = \(bind: userID) AND \(self.dialect.column("likes.video_id", isIn: videoIDs))
               AND videos.deleted_at IS NULL
             """
-        ).all()
-        return try Set(rows.map { try $0.decode(column: "video_id", as: UUID.self) })
+        ).all(decodingColumn: "video_id", as: UUID.self)
+        return Set(liked)
     }
 
-    private func likeCount(videoID: UUID, on connection: any SQLDatabase) async throws -> Int? {
-        try await connection.raw("SELECT like_count FROM videos WHERE id = \(bind: videoID) AND deleted_at IS NULL")
-            .first().map { try $0.decode(column: "like_count", as: Int.self) }
+    private func likeCount(videoID: UUID, on connection: any SQLDatabase) async throws -> Int {
+        let count = try await connection.raw("SELECT like_count FROM videos WHERE id = \(bind: videoID) AND deleted_at IS NULL")
+            .first(decodingColumn: "like_count", as: Int.self)
+        guard let count else { throw LikeStoreError.videoNotFound }
+        return count
     }
 }

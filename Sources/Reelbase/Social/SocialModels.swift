@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import SQLKit
 
 /// `POST`/`DELETE /v1/likes/videos/{video_id}`.
 struct LikeStatusResponse: ResponseEncodable, Sendable {
@@ -108,31 +107,39 @@ func batchIDs(_ strings: [String], field: String) throws -> [UUID] {
     return ids
 }
 
-/// The signed-in caller's relation to a user in a followers or following list.
-struct FollowViewerState: Sendable, Equatable {
+/// The signed-in caller's relation to a user in a followers or following list, under the same keys in a row and
+/// in the answer.
+struct FollowViewerState: Sendable, Equatable, Codable {
     /// The caller follows this user.
     var isFollowing: Bool
     /// This user follows the caller.
     var followsYou: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case isFollowing = "is_following"
+        case followsYou = "follows_you"
+    }
 }
 
 /// One row of a followers or following list.
-struct FollowListEntry: Sendable {
+struct FollowListEntry: Sendable, Decodable {
     var user: UserRecord
     /// The follow's key, for the cursor after it.
     var cursor: FeedCursor
     /// `nil` for anonymous callers.
     var viewer: FollowViewerState?
 
-    init(row: any SQLRow) throws {
-        self.user = try UserRecord(row: row)
-        self.cursor = FeedCursor(instant: try row.decode(column: "sort_key", as: Double.self), id: self.user.id)
-        if row.contains(column: "is_following") {
-            self.viewer = FollowViewerState(
-                isFollowing: try row.decode(column: "is_following", as: Bool.self),
-                followsYou: try row.decode(column: "follows_you", as: Bool.self)
-            )
-        }
+    private enum CodingKeys: String, CodingKey {
+        case sortKey = "sort_key"
+    }
+
+    /// Reads the listed user's columns, the follow's sort key and, when the row has it, the viewer's state.
+    init(from decoder: any Decoder) throws {
+        self.user = try UserRecord(from: decoder)
+        self.cursor = FeedCursor(
+            instant: try decoder.container(keyedBy: CodingKeys.self).decode(Double.self, forKey: .sortKey), id: self.user.id)
+        let hasViewer = try decoder.container(keyedBy: FollowViewerState.CodingKeys.self).contains(.isFollowing)
+        self.viewer = hasViewer ? try FollowViewerState(from: decoder) : nil
     }
 }
 
@@ -141,17 +148,8 @@ struct FollowListUser: Encodable, Sendable {
     var profile: UserProfile
     var viewer: FollowViewerState?
 
-    enum CodingKeys: String, CodingKey {
-        case isFollowing = "is_following"
-        case followsYou = "follows_you"
-    }
-
     func encode(to encoder: any Encoder) throws {
         try self.profile.encode(to: encoder)
-        if let viewer {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(viewer.isFollowing, forKey: .isFollowing)
-            try container.encode(viewer.followsYou, forKey: .followsYou)
-        }
+        try self.viewer?.encode(to: encoder)
     }
 }

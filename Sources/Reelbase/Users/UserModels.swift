@@ -3,7 +3,7 @@ import Foundation
 import SQLKit
 
 /// A user row as stored.
-struct UserRecord: Sendable {
+struct UserRecord: Sendable, Decodable {
     var id: UUID
     var email: String
     var username: String
@@ -16,25 +16,19 @@ struct UserRecord: Sendable {
     var credits: Int
     var createdAt: Date
 
-    /// The columns ``init(row:)`` reads, for `SELECT`s.
-    static let columns: SQLQueryString = """
-        users.id, users.email, users.username, users.display_name, users.bio, users.avatar_url,
-        users.follower_count, users.following_count, users.video_count, users.credits, users.created_at
-        """
-
-    init(row: any SQLRow) throws {
-        self.id = try row.decode(column: "id", as: UUID.self)
-        self.email = try row.decode(column: "email", as: String.self)
-        self.username = try row.decode(column: "username", as: String.self)
-        self.displayName = try row.decode(column: "display_name", as: String.self)
-        self.bio = try row.decode(column: "bio", as: String?.self)
-        self.avatarURL = try row.decode(column: "avatar_url", as: String?.self)
-        self.followerCount = try row.decode(column: "follower_count", as: Int.self)
-        self.followingCount = try row.decode(column: "following_count", as: Int.self)
-        self.videoCount = try row.decode(column: "video_count", as: Int.self)
-        self.credits = try row.decode(column: "credits", as: Int.self)
-        self.createdAt = try row.decode(column: "created_at", as: Date.self)
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, email, username, bio, credits
+        case displayName = "display_name"
+        case avatarURL = "avatar_url"
+        case followerCount = "follower_count"
+        case followingCount = "following_count"
+        case videoCount = "video_count"
+        case createdAt = "created_at"
     }
+
+    /// The columns a record is decoded from, for `SELECT`s and `RETURNING`s: spelled from the coding keys, so the
+    /// two can never drift apart.
+    static let columns: SQLQueryString = "\(SQLList(CodingKeys.allCases.map { SQLColumn($0.rawValue, table: "users") }))"
 
     var profile: UserProfile {
         UserProfile(
@@ -105,14 +99,9 @@ struct CurrentUser: ResponseEncodable, Sendable {
 
 /// `PATCH /v1/users/me`. A key left out keeps its value; `null` clears `bio` or `avatar_url`.
 struct UpdateProfileRequest: Decodable {
-    enum Change<Value> {
-        case keep
-        case set(Value?)
-    }
-
-    var displayName: Change<String> = .keep
-    var bio: Change<String> = .keep
-    var avatarURL: Change<String> = .keep
+    var displayName: FieldChange<String?> = .keep
+    var bio: FieldChange<String?> = .keep
+    var avatarURL: FieldChange<String?> = .keep
 
     enum CodingKeys: String, CodingKey {
         case bio
@@ -122,7 +111,7 @@ struct UpdateProfileRequest: Decodable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        func change(_ key: CodingKeys) throws -> Change<String> {
+        func change(_ key: CodingKeys) throws -> FieldChange<String?> {
             guard container.contains(key) else { return .keep }
             return .set(try container.decodeNil(forKey: key) ? nil : container.decode(String.self, forKey: key))
         }
@@ -131,10 +120,14 @@ struct UpdateProfileRequest: Decodable {
         self.avatarURL = try change(.avatarURL)
     }
 
-    func validate() throws {
+    /// The change to store, or a `422` listing every invalid field.
+    func validated() throws -> ProfileChange {
         var validator = Validator()
+        var displayName: FieldChange<String> = .keep
         if case .set(let name) = self.displayName {
             validator.check(name.map { (1...100).contains($0.count) } ?? false, "display_name", "Must be 1 to 100 characters.")
+            // `null` fails the check above, so only a name ever reaches the store.
+            displayName = name.map(FieldChange.set) ?? .keep
         }
         if case .set(let bio?) = self.bio {
             validator.check(bio.count <= 500, "bio", "Must be at most 500 characters.")
@@ -143,6 +136,7 @@ struct UpdateProfileRequest: Decodable {
             validator.check(isHTTPURL(url), "avatar_url", "Must be an http(s) URL of at most 2048 characters.")
         }
         try validator.validate()
+        return ProfileChange(displayName: displayName, bio: self.bio, avatarURL: self.avatarURL)
     }
 }
 

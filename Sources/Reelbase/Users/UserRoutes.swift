@@ -19,8 +19,7 @@ struct UserRoutes {
 
     @Sendable func updateMe(_ request: Request, context: AppRequestContext) async throws -> UserProfile {
         let userID = try context.requireUser()
-        let change = try await request.decodeJSON(as: UpdateProfileRequest.self, context: context)
-        try change.validate()
+        let change = try await request.decodeJSON(as: UpdateProfileRequest.self, context: context).validated()
         guard let user = try await self.users.updateProfile(id: userID, change) else {
             throw Problem.unauthorized("The account no longer exists.")
         }

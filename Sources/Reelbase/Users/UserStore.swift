@@ -10,23 +10,58 @@ struct NewUser: Sendable {
     var passwordHash: String
 }
 
+/// A field left as it is or given a new value.
+enum FieldChange<Value: Sendable>: Sendable {
+    case keep
+    case set(Value)
+}
+
+/// A checked change to a profile; `nil` as the new `bio` or `avatarURL` clears it.
+struct ProfileChange: Sendable {
+    var displayName: FieldChange<String> = .keep
+    var bio: FieldChange<String?> = .keep
+    var avatarURL: FieldChange<String?> = .keep
+}
+
+/// The fields no two accounts share.
+enum UniqueUserField: String, Sendable, Decodable {
+    case email
+    case username
+}
+
+/// What signing in checks: the id and password hash of an account.
+struct UserCredentials: Sendable, Decodable {
+    var id: UUID
+    var passwordHash: String
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case passwordHash = "password_hash"
+    }
+}
+
+enum UserStoreError: Error, Sendable, Equatable {
+    /// Another account already has this email or username.
+    case taken(UniqueUserField)
+}
+
 /// Where users live.
 protocol UserStore: Sendable {
-    /// Inserts the user, or returns `nil` if the email or username is already taken.
-    func insert(_ user: NewUser, on connection: any SQLDatabase) async throws -> UserRecord?
+    /// Inserts the user; throws ``UserStoreError/taken(_:)`` if the email or username is taken meanwhile.
+    func insert(_ user: NewUser, on connection: any SQLDatabase) async throws -> UserRecord
     func find(id: UUID) async throws -> UserRecord?
-    /// The id and password hash of the user with this (lowercased) email.
-    func credentials(email: String) async throws -> (id: UUID, passwordHash: String)?
-    /// Which of the two unique fields is already taken, if any.
-    func takenField(email: String, username: String) async throws -> String?
-    func updateProfile(id: UUID, _ change: UpdateProfileRequest) async throws -> UserRecord?
+    /// The credentials of the user with this (lowercased) email.
+    func credentials(email: String) async throws -> UserCredentials?
+    /// Throws ``UserStoreError/taken(_:)`` naming the email if it is taken, else the username if that is.
+    func checkAvailable(email: String, username: String) async throws
+    func updateProfile(id: UUID, _ change: ProfileChange) async throws -> UserRecord?
 }
 
 struct SQLUserStore: UserStore {
     let database: Database
 
-    func insert(_ user: NewUser, on connection: any SQLDatabase) async throws -> UserRecord? {
-        try await connection.raw(
+    func insert(_ user: NewUser, on connection: any SQLDatabase) async throws -> UserRecord {
+        let inserted = try await connection.raw(
             """
             INSERT INTO users (id, email, username, display_name, password_hash, created_at)
             VALUES (\(bind: user.id), \(bind: user.email), \(bind: user.username), \(bind: user.displayName),
@@ -34,39 +69,50 @@ struct SQLUserStore: UserStore {
             ON CONFLICT DO NOTHING
             RETURNING \(UserRecord.columns)
             """
-        ).first().map(UserRecord.init(row:))
+        ).first(decoding: UserRecord.self)
+        guard let inserted else {
+            // Lost a race with another registration of the same email or username, committed by now (Postgres'
+            // `ON CONFLICT` waits for it; SQLite has one writer). Should it be gone again, the email is named.
+            try await self.checkAvailable(email: user.email, username: user.username, on: connection)
+            throw UserStoreError.taken(.email)
+        }
+        return inserted
     }
 
     func find(id: UUID) async throws -> UserRecord? {
         try await self.database.sql.raw("SELECT \(UserRecord.columns) FROM users WHERE id = \(bind: id)")
-            .first().map(UserRecord.init(row:))
+            .first(decoding: UserRecord.self)
     }
 
-    func credentials(email: String) async throws -> (id: UUID, passwordHash: String)? {
-        guard let row = try await self.database.sql.raw("SELECT id, password_hash FROM users WHERE email = \(bind: email)").first()
-        else { return nil }
-        return (try row.decode(column: "id", as: UUID.self), try row.decode(column: "password_hash", as: String.self))
+    func credentials(email: String) async throws -> UserCredentials? {
+        try await self.database.sql.raw("SELECT id, password_hash FROM users WHERE email = \(bind: email)")
+            .first(decoding: UserCredentials.self)
     }
 
-    func takenField(email: String, username: String) async throws -> String? {
-        let rows = try await self.database.sql.raw(
+    func checkAvailable(email: String, username: String) async throws {
+        try await self.checkAvailable(email: email, username: username, on: self.database.sql)
+    }
+
+    private func checkAvailable(email: String, username: String, on connection: any SQLDatabase) async throws {
+        let taken = try await connection.raw(
             """
-            SELECT CASE WHEN email = \(bind: email) THEN 'email' ELSE 'username' END AS field
+            SELECT CASE WHEN email = \(bind: email) THEN \(literal: UniqueUserField.email.rawValue)
+                        ELSE \(literal: UniqueUserField.username.rawValue) END AS field
             FROM users WHERE email = \(bind: email) OR username = \(bind: username)
             """
-        ).all()
-        let fields = try Set(rows.map { try $0.decode(column: "field", as: String.self) })
-        return fields.contains("email") ? "email" : fields.first
+        ).all(decodingColumn: "field", as: UniqueUserField.self)
+        let field: UniqueUserField? = taken.contains(.email) ? .email : taken.first
+        if let field { throw UserStoreError.taken(field) }
     }
 
-    func updateProfile(id: UUID, _ change: UpdateProfileRequest) async throws -> UserRecord? {
+    func updateProfile(id: UUID, _ change: ProfileChange) async throws -> UserRecord? {
         var assignments: [SQLQueryString] = []
-        if case .set(let value?) = change.displayName { assignments.append("display_name = \(bind: value)") }
+        if case .set(let value) = change.displayName { assignments.append("display_name = \(bind: value)") }
         if case .set(let value) = change.bio { assignments.append("bio = \(bind: value)") }
         if case .set(let value) = change.avatarURL { assignments.append("avatar_url = \(bind: value)") }
         guard !assignments.isEmpty else { return try await self.find(id: id) }
         let set = assignments.dropFirst().reduce(assignments[0]) { $0 + ", " + $1 }
         return try await self.database.sql.raw("UPDATE users SET \(set) WHERE id = \(bind: id) RETURNING \(UserRecord.columns)")
-            .first().map(UserRecord.init(row:))
+            .first(decoding: UserRecord.self)
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import ExtrasBase64
 import Foundation
 import Hummingbird
 
@@ -31,19 +32,17 @@ extension FeedCursor {
             withUnsafeBytes(of: cursor.instant.bitPattern.bigEndian) { payload.append(contentsOf: $0) }
             withUnsafeBytes(of: cursor.id.uuid) { payload.append(contentsOf: $0) }
             payload.append(contentsOf: self.tag(payload, list: list))
-            return payload.base64EncodedString()
-                .replacingOccurrences(of: "+", with: "-")
-                .replacingOccurrences(of: "/", with: "_")
-                .replacingOccurrences(of: "=", with: "")
+            return Base64.encodeToString(bytes: payload, options: [.base64UrlAlphabet, .omitPaddingCharacter])
         }
 
         /// The cursor a string encodes for `list`, or `nil` if it is garbled, forged or from another list.
         func decode(_ text: String, list: String) -> FeedCursor? {
-            guard text.count <= 128, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+            // Only the alphabet `encode` writes: the decoder would also take `=` padding, which no cursor carries.
+            guard text.count <= 128, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
+                let decoded = try? Base64.decode(string: text, options: [.base64UrlAlphabet, .omitPaddingCharacter]),
+                decoded.count == Self.keyLength + Self.tagLength
             else { return nil }
-            var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-            base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-            guard let data = Data(base64Encoded: base64), data.count == Self.keyLength + Self.tagLength else { return nil }
+            let data = Data(decoded)
             let payload = data.prefix(Self.keyLength)
             guard HMAC<SHA256>.isValidAuthenticationCode(data.suffix(Self.tagLength), authenticating: self.message(payload, list: list), using: self.key)
             else { return nil }

@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import SQLKit
 
 /// `POST /v1/videos/`. Every field is read as sent so that one `422` can name all the bad ones.
 struct NewVideoRequest: Decodable {
@@ -55,14 +54,19 @@ struct NewVideo: Sendable {
     var durationSeconds: Int
 }
 
-/// What the signed-in caller has done to a video and its owner.
-struct VideoViewerState: Sendable, Equatable {
+/// What the signed-in caller has done to a video and its owner, under the same keys in a row and in the answer.
+struct VideoViewerState: Sendable, Equatable, Codable {
     var isLiked: Bool
     var isFollowing: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case isLiked = "is_liked"
+        case isFollowing = "is_following"
+    }
 }
 
-/// A live video with its owner, as read by ``VideoStore``.
-struct VideoRecord: Sendable {
+/// A video's own columns, as ``SQLVideoStore`` selects them: aliased apart from its owner's `users` columns.
+struct VideoRow: Sendable, Decodable {
     var id: UUID
     var title: String
     var description: String?
@@ -71,45 +75,55 @@ struct VideoRecord: Sendable {
     var durationSeconds: Int
     var likeCount: Int
     var createdAt: Date
+    /// The feed's key of this video, as ``SQLDialectKind/exactInstant(_:)`` reads it.
+    var sortKey: Double
+
+    enum CodingKeys: String, CodingKey {
+        case id = "video_id"
+        case title, description
+        case videoURL = "video_url"
+        case thumbnailURL = "thumbnail_url"
+        case durationSeconds = "duration_seconds"
+        case likeCount = "like_count"
+        case createdAt = "video_created_at"
+        case sortKey = "sort_key"
+    }
+}
+
+/// A live video with its owner, as read by ``VideoStore``.
+struct VideoRecord: Sendable {
+    var video: VideoRow
     var owner: UserRecord
-    /// The feed's key of this video, for the cursor after it.
-    var cursor: FeedCursor
     /// `nil` for anonymous callers.
     var viewer: VideoViewerState?
 
-    /// Reads the columns ``SQLVideoStore`` selects; `owner` is read from the same row unless given.
-    init(row: any SQLRow, owner: UserRecord? = nil) throws {
-        self.id = try row.decode(column: "video_id", as: UUID.self)
-        self.title = try row.decode(column: "title", as: String.self)
-        self.description = try row.decode(column: "description", as: String?.self)
-        self.videoURL = try row.decode(column: "video_url", as: String.self)
-        self.thumbnailURL = try row.decode(column: "thumbnail_url", as: String?.self)
-        self.durationSeconds = try row.decode(column: "duration_seconds", as: Int.self)
-        self.likeCount = try row.decode(column: "like_count", as: Int.self)
-        self.createdAt = try row.decode(column: "video_created_at", as: Date.self)
-        self.owner = try owner ?? UserRecord(row: row)
-        self.cursor = FeedCursor(instant: try row.decode(column: "sort_key", as: Double.self), id: self.id)
-        if row.contains(column: "is_liked") {
-            self.viewer = VideoViewerState(
-                isLiked: try row.decode(column: "is_liked", as: Bool.self),
-                isFollowing: try row.decode(column: "is_following", as: Bool.self)
-            )
-        }
-    }
+    var id: UUID { self.video.id }
+    /// The feed's key of this video, for the cursor after it.
+    var cursor: FeedCursor { FeedCursor(instant: self.video.sortKey, id: self.video.id) }
 
     var response: VideoResponse {
         VideoResponse(
-            id: self.id.lowercased,
-            title: self.title,
-            description: self.description,
-            videoURL: self.videoURL,
-            thumbnailURL: self.thumbnailURL,
-            durationSeconds: self.durationSeconds,
-            likeCount: self.likeCount,
-            createdAt: self.createdAt,
+            id: self.video.id.lowercased,
+            title: self.video.title,
+            description: self.video.description,
+            videoURL: self.video.videoURL,
+            thumbnailURL: self.video.thumbnailURL,
+            durationSeconds: self.video.durationSeconds,
+            likeCount: self.video.likeCount,
+            createdAt: self.video.createdAt,
             user: self.owner.profile,
             viewer: self.viewer
         )
+    }
+}
+
+extension VideoRecord: Decodable {
+    /// Reads one row of a video joined with its owner, and with the viewer's state when the row has it.
+    init(from decoder: any Decoder) throws {
+        self.video = try VideoRow(from: decoder)
+        self.owner = try UserRecord(from: decoder)
+        let hasViewer = try decoder.container(keyedBy: VideoViewerState.CodingKeys.self).contains(.isLiked)
+        self.viewer = hasViewer ? try VideoViewerState(from: decoder) : nil
     }
 }
 
@@ -134,8 +148,6 @@ struct VideoResponse: ResponseEncodable, Sendable {
         case durationSeconds = "duration_seconds"
         case likeCount = "like_count"
         case createdAt = "created_at"
-        case isLiked = "is_liked"
-        case isFollowing = "is_following"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -149,9 +161,6 @@ struct VideoResponse: ResponseEncodable, Sendable {
         try container.encode(self.likeCount, forKey: .likeCount)
         try container.encode(self.createdAt, forKey: .createdAt)
         try container.encode(self.user, forKey: .user)
-        if let viewer {
-            try container.encode(viewer.isLiked, forKey: .isLiked)
-            try container.encode(viewer.isFollowing, forKey: .isFollowing)
-        }
+        try self.viewer?.encode(to: encoder)
     }
 }

@@ -8,6 +8,7 @@ struct VideoRoutes {
     let cursors: FeedCursor.Codec
 
     func addRoutes(videos group: RouterGroup<AppRequestContext>, users usersGroup: RouterGroup<AppRequestContext>) {
+        let group = group.answeringDomainErrors()
         group.post("", use: self.create)
         group.get("", use: self.feed)
         group.get(":video_id", use: self.show)
@@ -18,9 +19,7 @@ struct VideoRoutes {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<VideoResponse> {
         let userID = try context.requireUser()
         let video = try await request.decodeJSON(as: NewVideoRequest.self, context: context).validated()
-        guard let record = try await self.videos.create(video, ownerID: userID) else {
-            throw Problem.unauthorized("The account no longer exists.")
-        }
+        let record = try await self.videos.create(video, ownerID: userID)
         context.logger.info("video created", metadata: ["video_id": .string(record.id.lowercased)])
         return EditedResponse(status: .created, response: record.response)
     }
@@ -34,15 +33,9 @@ struct VideoRoutes {
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
         let userID = try context.requireUser()
         let videoID = try context.parameters.uuid("video_id", resource: "Video")
-        switch try await self.videos.delete(id: videoID, by: userID) {
-        case .deleted:
-            context.logger.info("video deleted", metadata: ["video_id": .string(videoID.lowercased)])
-            return .noContent
-        case .notFound:
-            throw Problem.notFound("Video")
-        case .notOwner:
-            throw Problem.forbidden("Only the owner can delete this video.")
-        }
+        try await self.videos.delete(id: videoID, by: userID)
+        context.logger.info("video deleted", metadata: ["video_id": .string(videoID.lowercased)])
+        return .noContent
     }
 
     @Sendable func feed(_ request: Request, context: AppRequestContext) async throws -> CursorPageResponse<VideoResponse> {
@@ -62,5 +55,15 @@ struct VideoRoutes {
         let result = try await self.videos.page(ownerID: ownerID, after: page.after, limit: page.limit, viewer: context.userID)
         return CursorPageResponse(
             "videos", items: result.items.map(\.response), nextCursor: result.next.map { self.cursors.encode($0, list: list) })
+    }
+}
+
+extension VideoStoreError: ProblemConvertible {
+    var problem: Problem {
+        switch self {
+        case .ownerNotFound: Problem.unauthorized("The account no longer exists.")
+        case .notFound: Problem.notFound("Video")
+        case .notOwner: Problem.forbidden("Only the owner can delete this video.")
+        }
     }
 }

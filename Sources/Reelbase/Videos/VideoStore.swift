@@ -1,30 +1,38 @@
 import Foundation
 import SQLKit
 
+/// Why the video store refused a change.
+enum VideoStoreError: Error, Sendable, Equatable {
+    /// The account publishing the video no longer exists.
+    case ownerNotFound
+    /// No live video has this id.
+    case notFound
+    /// The video belongs to someone else.
+    case notOwner
+}
+
 /// Where videos live. A deleted video keeps its row (with `deleted_at`), so likes keep their foreign key and
 /// cursors that point at it still work, but no method here ever answers it.
 protocol VideoStore: Sendable {
-    /// Stores the video and counts it in its owner's `video_count`; `nil` if the owner no longer exists.
-    func create(_ video: NewVideo, ownerID: UUID) async throws -> VideoRecord?
+    /// Stores the video and counts it in its owner's `video_count`; throws ``VideoStoreError/ownerNotFound``.
+    func create(_ video: NewVideo, ownerID: UUID) async throws -> VideoRecord
     /// The live video with this id, with `viewer`'s state when a viewer is given.
     func find(id: UUID, viewer: UUID?) async throws -> VideoRecord?
     /// Live videos newest first, of one owner or of everyone, after `after`.
     func page(ownerID: UUID?, after: FeedCursor?, limit: Int, viewer: UUID?) async throws -> Page<VideoRecord>
-    func delete(id: UUID, by userID: UUID) async throws -> VideoDeletion
+    /// Deletes the video if `userID` owns it; throws ``VideoStoreError/notFound`` or ``VideoStoreError/notOwner``.
+    func delete(id: UUID, by userID: UUID) async throws
 }
 
-enum VideoDeletion: Sendable {
-    case deleted
-    case notFound
-    case notOwner
-}
+/// An `INSERT … RETURNING` that answered no row: a driver fault, answered and logged like any unexpected error.
+private struct NoRowReturned: Error {}
 
 struct SQLVideoStore: VideoStore {
     let database: Database
 
     private var dialect: SQLDialectKind { self.database.dialect }
 
-    /// The video columns ``VideoRecord/init(row:owner:)`` reads, aliased apart from the owner's `users` columns.
+    /// The columns of a ``VideoRow``.
     private var videoColumns: SQLQueryString {
         """
         videos.id AS video_id, videos.title, videos.description, videos.video_url, videos.thumbnail_url,
@@ -47,13 +55,13 @@ struct SQLVideoStore: VideoStore {
         return "SELECT " + columns + " FROM videos JOIN users ON users.id = videos.user_id"
     }
 
-    func create(_ video: NewVideo, ownerID: UUID) async throws -> VideoRecord? {
+    func create(_ video: NewVideo, ownerID: UUID) async throws -> VideoRecord {
         try await self.database.transaction { connection in
             guard
                 let owner = try await connection.raw(
                     "UPDATE users SET video_count = video_count + 1 WHERE id = \(bind: ownerID) RETURNING \(UserRecord.columns)"
-                ).first().map(UserRecord.init(row:))
-            else { return nil }
+                ).first(decoding: UserRecord.self)
+            else { throw VideoStoreError.ownerNotFound }
             let row = try await connection.raw(
                 """
                 INSERT INTO videos (id, user_id, title, description, video_url, thumbnail_url, duration_seconds, created_at)
@@ -61,20 +69,18 @@ struct SQLVideoStore: VideoStore {
                         \(bind: video.thumbnailURL), \(bind: video.durationSeconds), \(self.dialect.now))
                 RETURNING \(self.videoColumns)
                 """
-            ).first()
+            ).first(decoding: VideoRow.self)
             // An INSERT without ON CONFLICT returns its row or throws; an empty answer is a driver fault.
-            guard let row else { throw Problem.internalError }
-            var record = try VideoRecord(row: row, owner: owner)
+            guard let row else { throw NoRowReturned() }
             // The viewer is the owner: nobody has liked the video yet, and nobody follows themselves.
-            record.viewer = VideoViewerState(isLiked: false, isFollowing: false)
-            return record
+            return VideoRecord(video: row, owner: owner, viewer: VideoViewerState(isLiked: false, isFollowing: false))
         }
     }
 
     func find(id: UUID, viewer: UUID?) async throws -> VideoRecord? {
         try await self.database.sql.raw(
             self.select(viewer: viewer) + " WHERE videos.id = \(bind: id) AND videos.deleted_at IS NULL"
-        ).first().map { try VideoRecord(row: $0) }
+        ).first(decoding: VideoRecord.self)
     }
 
     func page(ownerID: UUID?, after: FeedCursor?, limit: Int, viewer: UUID?) async throws -> Page<VideoRecord> {
@@ -86,11 +92,11 @@ struct SQLVideoStore: VideoStore {
             query = query + " AND (videos.created_at, videos.id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
         query = query + " ORDER BY videos.created_at DESC, videos.id DESC LIMIT \(bind: limit + 1)"
-        let rows = try await self.database.sql.raw(query).all().map { try VideoRecord(row: $0) }
+        let rows = try await self.database.sql.raw(query).all(decoding: VideoRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
 
-    func delete(id: UUID, by userID: UUID) async throws -> VideoDeletion {
+    func delete(id: UUID, by userID: UUID) async throws {
         try await self.database.transaction { connection in
             let deleted = try await connection.raw(
                 """
@@ -101,10 +107,9 @@ struct SQLVideoStore: VideoStore {
             ).first()
             guard deleted != nil else {
                 let live = try await connection.raw("SELECT user_id FROM videos WHERE id = \(bind: id) AND deleted_at IS NULL").first()
-                return live == nil ? .notFound : .notOwner
+                throw live == nil ? VideoStoreError.notFound : VideoStoreError.notOwner
             }
             try await connection.raw("UPDATE users SET video_count = video_count - 1 WHERE id = \(bind: userID)").run()
-            return .deleted
         }
     }
 }
