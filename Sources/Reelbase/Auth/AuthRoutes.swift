@@ -13,7 +13,6 @@ struct AuthRoutes {
     let signupBonusCredits: Int
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
-        let group = group.answeringDomainErrors()
         group.post("register", use: self.register)
         group.post("login", use: self.login)
         group.post("refresh", use: self.refresh)

@@ -2,6 +2,7 @@ import Crypto
 import ExtrasBase64
 import Foundation
 import JWTKit
+import NIOCore
 
 /// The claims of an access token: who (`sub`), until when (`exp`), since when (`iat`).
 struct AccessTokenClaims: JWTPayload {
@@ -63,5 +64,5 @@ struct TokenIssuer: Sendable {
 
 /// Lowercase hex SHA-256 of a string's UTF-8 bytes.
 func sha256Hex(_ string: String) -> String {
-    SHA256.hash(data: Data(string.utf8)).map { String(format: "%02x", $0) }.joined()
+    ByteBuffer(bytes: SHA256.hash(data: Data(string.utf8))).hexDump(format: .compact)
 }

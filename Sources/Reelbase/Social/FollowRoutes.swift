@@ -8,7 +8,6 @@ struct FollowRoutes {
     let cursors: FeedCursor.Codec
 
     func addRoutes(follows group: RouterGroup<AppRequestContext>, users usersGroup: RouterGroup<AppRequestContext>) {
-        let group = group.answeringDomainErrors()
         // A fixed segment wins over `:user_id` in Hummingbird's trie, so `check-batch` is never a follow target.
         group.post("check-batch", use: self.checkBatch)
         group.post(":user_id", use: self.follow)

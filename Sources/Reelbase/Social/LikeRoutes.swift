@@ -6,7 +6,6 @@ struct LikeRoutes {
     let likes: any LikeStore
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
-        let group = group.answeringDomainErrors()
         group.post("check-batch", use: self.checkBatch)
         group.post("videos/:video_id", use: self.like)
         group.delete("videos/:video_id", use: self.unlike)

@@ -8,7 +8,6 @@ struct VideoRoutes {
     let cursors: FeedCursor.Codec
 
     func addRoutes(videos group: RouterGroup<AppRequestContext>, users usersGroup: RouterGroup<AppRequestContext>) {
-        let group = group.answeringDomainErrors()
         group.post("", use: self.create)
         group.get("", use: self.feed)
         group.get(":video_id", use: self.show)
