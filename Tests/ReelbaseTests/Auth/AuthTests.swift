@@ -14,21 +14,21 @@ struct AuthTests {
                 json: ["email": "Ann@Example.COM", "password": "correct horse", "username": "ann_1", "display_name": "Ann"]
             )
             #expect(response.status == .created)
-            let body = try response.json
-            #expect(Set(body.keys) == ["user", "access_token", "refresh_token", "token_type", "expires_in"])
-            #expect(body["token_type"] as? String == "bearer")
-            #expect(body["expires_in"] as? Int == 900)
-            let user = try #require(body["user"] as? [String: Any])
+            #expect(try keys(of: response) == ["user", "access_token", "refresh_token", "token_type", "expires_in"])
+            let body = try response.decode(API.Auth.self)
+            #expect(body.tokenType == "bearer")
+            #expect(body.expiresIn == 900)
             #expect(
-                Set(user.keys) == [
+                try shape(of: response)["user"].keys == [
                     "id", "username", "display_name", "bio", "avatar_url", "follower_count", "following_count", "video_count",
                     "created_at",
                 ])
-            #expect(user["display_name"] as? String == "Ann")
-            #expect(user["bio"] is NSNull)
-            let id = try #require(user["id"] as? String)
+            let user = body.user
+            #expect(user.displayName == "Ann")
+            #expect(user.bio == nil)
+            let id = user.id
             #expect(id == id.lowercased() && UUID(uuidString: id) != nil)
-            #expect((user["created_at"] as? String)?.hasSuffix("Z") == true)
+            #expect(user.createdAt.hasSuffix("Z"))
         }
     }
 
@@ -51,7 +51,7 @@ struct AuthTests {
             let response = try await client.post(
                 "/v1/auth/register", json: ["email": "not-an-email", "password": "short", "username": "No Caps!"])
             let problem = try response.expectProblem(422, code: "validation_failed")
-            let fields = try #require(problem["errors"] as? [[String: String]]).compactMap { $0["field"] }
+            let fields = try #require(problem.errors).map(\.field)
             #expect(fields == ["email", "password", "username"])
             // Nothing was written: the same email registers fine afterwards.
             _ = try await client.register(username: "valid_name", email: "valid@example.com")
@@ -64,13 +64,13 @@ struct AuthTests {
             let user = try await client.register()
             let ok = try await client.post("/v1/auth/login", json: ["email": user.email.uppercased(), "password": user.password])
             #expect(ok.status == .ok)
-            #expect(try ok.json["access_token"] is String)
+            #expect(try !ok.decode(API.Auth.self).accessToken.isEmpty)
 
             let wrongPassword = try await client.post("/v1/auth/login", json: ["email": user.email, "password": "wrong-password"])
             let unknownEmail = try await client.post("/v1/auth/login", json: ["email": "nobody@example.com", "password": "wrong-password"])
             let first = try wrongPassword.expectProblem(401, code: "invalid_credentials")
             let second = try unknownEmail.expectProblem(401, code: "invalid_credentials")
-            #expect(first["detail"] as? String == second["detail"] as? String)
+            #expect(first.detail == second.detail)
         }
     }
 
@@ -80,7 +80,7 @@ struct AuthTests {
             let user = try await client.register()
             let first = try await client.post("/v1/auth/refresh", json: ["refresh_token": user.refreshToken])
             #expect(first.status == .ok)
-            let rotated = try #require(try first.json["refresh_token"] as? String)
+            let rotated = try first.decode(API.Auth.self).refreshToken
             #expect(rotated != user.refreshToken)
 
             // The spent token is replayed: refused, and the family (including the rotated token) dies.
@@ -91,7 +91,7 @@ struct AuthTests {
 
             // Another login is another family and still works.
             let login = try await client.post("/v1/auth/login", json: ["email": user.email, "password": user.password])
-            let other = try #require(try login.json["refresh_token"] as? String)
+            let other = try login.decode(API.Auth.self).refreshToken
             #expect(try await client.post("/v1/auth/refresh", json: ["refresh_token": other]).status == .ok)
         }
     }
@@ -147,10 +147,10 @@ struct UserTests {
             let user = try await client.register()
             let me = try await client.get("/v1/users/me", token: user.accessToken)
             #expect(me.status == .ok)
-            let body = try me.json
-            #expect(body["email"] as? String == user.email)
-            #expect(body["credits"] as? Int == 50)
-            #expect(body["id"] as? String == user.id)
+            let body = try me.decode(API.Me.self)
+            #expect(body.email == user.email)
+            #expect(body.credits == 50)
+            #expect(body.profile.id == user.id)
         }
     }
 
@@ -162,14 +162,15 @@ struct UserTests {
                 .patch, "/v1/users/me", token: user.accessToken,
                 rawBody: #"{"display_name":"New Name","bio":"hello","avatar_url":"https://cdn.example.com/a.png"}"#)
             #expect(updated.status == .ok)
-            #expect(try updated.json["bio"] as? String == "hello")
+            #expect(try updated.decode(API.Profile.self).bio == "hello")
             let cleared = try await client.request(.patch, "/v1/users/me", token: user.accessToken, rawBody: #"{"bio":null}"#)
-            #expect(try cleared.json["bio"] is NSNull)
-            #expect(try cleared.json["display_name"] as? String == "New Name")
+            #expect(try keys(of: cleared).contains("bio"))
+            #expect(try cleared.decode(API.Profile.self).bio == nil)
+            #expect(try cleared.decode(API.Profile.self).displayName == "New Name")
             let bad = try await client.request(
                 .patch, "/v1/users/me", token: user.accessToken, rawBody: #"{"display_name":"","avatar_url":"ftp://x"}"#)
-            let fields = try #require(try bad.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]])
-            #expect(fields.compactMap { $0["field"] } == ["display_name", "avatar_url"])
+            let fields = try #require(try bad.expectProblem(422, code: "validation_failed").errors)
+            #expect(fields.map(\.field) == ["display_name", "avatar_url"])
         }
     }
 
@@ -179,8 +180,8 @@ struct UserTests {
             let user = try await client.register()
             let profile = try await client.get("/v1/users/\(user.id.uppercased())")
             #expect(profile.status == .ok)
-            #expect(try profile.json["id"] as? String == user.id)
-            #expect(try profile.json["email"] == nil)
+            #expect(try profile.decode(API.Profile.self).id == user.id)
+            #expect(try !keys(of: profile).contains("email"))
             try await client.get("/v1/users/\(UUID().uuidString)").expectProblem(404, code: "not_found")
             try await client.get("/v1/users/not-a-uuid").expectProblem(404, code: "not_found")
         }

@@ -11,7 +11,7 @@ struct CreditWalletTests {
         try await TestApp.run(database) { client in
             let response = try await client.get("/v1/credits/packages")
             #expect(response.status == .ok)
-            let packages = try #require(try response.json["packages"] as? [[String: Any]])
+            let packages = try response.decode(API.Packages.self).packages
             let seed: [(String, Int, Double, String, Double)] = [
                 ("starter_100", 100, 4.99, "Starter Pack", 0.0499),
                 ("basic_500", 500, 19.99, "Basic Pack", 0.04),
@@ -19,14 +19,17 @@ struct CreditWalletTests {
                 ("premium_5000", 5000, 149.99, "Premium Pack", 0.03),
             ]
             #expect(packages.count == 4)
+            #expect(
+                try shape(of: response)["packages"].elements.allSatisfy {
+                    $0.keys == ["id", "credits", "price", "name", "price_per_credit", "currency"]
+                })
             for (package, expected) in zip(packages, seed) {
-                #expect(Set(package.keys) == ["id", "credits", "price", "name", "price_per_credit", "currency"])
-                #expect(package["id"] as? String == expected.0)
-                #expect(package["credits"] as? Int == expected.1)
-                #expect(package["price"] as? Double == expected.2)
-                #expect(package["name"] as? String == expected.3)
-                #expect(package["price_per_credit"] as? Double == expected.4)
-                #expect(package["currency"] as? String == "USD")
+                #expect(package.id == expected.0)
+                #expect(package.credits == expected.1)
+                #expect(package.price == expected.2)
+                #expect(package.name == expected.3)
+                #expect(package.pricePerCredit == expected.4)
+                #expect(package.currency == "USD")
             }
             #expect(response.text.contains(#""price":19.99"#))
         }
@@ -38,18 +41,18 @@ struct CreditWalletTests {
             let user = try await client.register()
             let response = try await client.purchase(user, token: "pm_1Nabc")
             #expect(response.status == .ok)
-            let body = try response.json
-            #expect(Set(body.keys) == ["transaction_id", "credits_added", "new_balance", "amount_paid", "currency"])
-            #expect(body["credits_added"] as? Int == 500)
-            #expect(body["new_balance"] as? Int == 500)
-            #expect(body["amount_paid"] as? Double == 19.99)
-            #expect(body["currency"] as? String == "USD")
+            #expect(try keys(of: response) == ["transaction_id", "credits_added", "new_balance", "amount_paid", "currency"])
+            let body = try response.decode(API.Purchase.self)
+            #expect(body.creditsAdded == 500)
+            #expect(body.newBalance == 500)
+            #expect(body.amountPaid == 19.99)
+            #expect(body.currency == "USD")
 
-            let history = try await client.get("/v1/credits/history", token: user.accessToken).json
-            let rows = try #require(history["transactions"] as? [[String: Any]])
+            let history = try await client.get("/v1/credits/history", token: user.accessToken).decode(API.History.self)
+            let rows = history.transactions
             #expect(rows.count == 1)
-            #expect(rows[0]["id"] as? String == body["transaction_id"] as? String)
-            #expect(rows[0]["description"] as? String == "Purchased Basic Pack (500 credits)")
+            #expect(rows.first?.id == body.transactionId)
+            #expect(rows.first?.description == "Purchased Basic Pack (500 credits)")
 
             let extra = try #require(
                 try await db.sql.raw("SELECT extra_data FROM credit_transactions").first()?.decode(column: "extra_data", as: String.self))
@@ -76,10 +79,10 @@ struct CreditWalletTests {
                 _ = try await db.transaction { try await ledger.apply(movement, on: $0) }
             }
             let response = try await client.get("/v1/credits/balance", token: user.accessToken)
-            #expect(Set(try response.json.keys) == ["balance", "total_earned", "total_spent"])
+            #expect(try keys(of: response) == ["balance", "total_earned", "total_spent"])
             let balance = try await client.balance(user)
             // earned: bonus 25 + purchase 100 + card refund −20; spent: usage 10 − refund 10 + usage 30
-            #expect(balance == ["balance": 75, "total_earned": 105, "total_spent": 30])
+            #expect(balance == API.Balance(balance: 75, totalEarned: 105, totalSpent: 30))
         }
     }
 
@@ -89,28 +92,27 @@ struct CreditWalletTests {
             let user = try await client.register()
             for _ in 0..<4 { _ = try await client.purchase(user, package: "starter_100") }
             let first = try await client.get("/v1/credits/history?page=1&page_size=2", token: user.accessToken)
-            let body = try first.json
-            #expect(Set(body.keys) == ["transactions", "total", "page", "page_size", "has_more"])
-            #expect(body["total"] as? Int == 5 && body["page"] as? Int == 1 && body["page_size"] as? Int == 2)
-            #expect(body["has_more"] as? Bool == true)
-            let rows = try #require(body["transactions"] as? [[String: Any]])
-            #expect(Set(rows[0].keys) == ["id", "transaction_type", "credits", "balance_after", "description", "created_at"])
-            #expect(rows.map { $0["balance_after"] as? Int } == [410, 310])
+            #expect(try keys(of: first) == ["transactions", "total", "page", "page_size", "has_more"])
+            let body = try first.decode(API.History.self)
+            #expect(body.total == 5 && body.page == 1 && body.pageSize == 2)
+            #expect(body.hasMore == true)
+            let rows = body.transactions
+            #expect(try shape(of: first)["transactions"].elements.first?.keys == ["id", "transaction_type", "credits", "balance_after", "description", "created_at"])
+            #expect(rows.map(\.balanceAfter) == [410, 310])
 
-            let last = try await client.get("/v1/credits/history?page=3&page_size=2", token: user.accessToken).json
-            let lastRows = try #require(last["transactions"] as? [[String: Any]])
-            #expect(lastRows.map { $0["transaction_type"] as? String } == ["bonus"])
-            #expect(last["has_more"] as? Bool == false)
+            let last = try await client.get("/v1/credits/history?page=3&page_size=2", token: user.accessToken).decode(API.History.self)
+            #expect(last.transactions.map(\.transactionType) == ["bonus"])
+            #expect(last.hasMore == false)
 
-            let all = try await client.get("/v1/credits/history?page_size=100", token: user.accessToken).json
-            let dates = try #require(all["transactions"] as? [[String: Any]]).compactMap { $0["created_at"] as? String }
+            let all = try await client.get("/v1/credits/history?page_size=100", token: user.accessToken).decode(API.History.self)
+            let dates = all.transactions.map(\.createdAt)
             #expect(dates == dates.sorted(by: >) || dates == dates.sorted(by: >=))
             #expect(zip(dates, dates.dropFirst()).allSatisfy { $0 >= $1 })
 
-            let purchases = try await client.get("/v1/credits/history?transaction_type=purchase", token: user.accessToken).json
-            #expect(purchases["total"] as? Int == 4)
-            let empty = try await client.get("/v1/credits/history?transaction_type=", token: user.accessToken).json
-            #expect(empty["total"] as? Int == 5)
+            let purchases = try await client.get("/v1/credits/history?transaction_type=purchase", token: user.accessToken).decode(API.History.self)
+            #expect(purchases.total == 4)
+            let empty = try await client.get("/v1/credits/history?transaction_type=", token: user.accessToken).decode(API.History.self)
+            #expect(empty.total == 5)
         }
     }
 
@@ -132,14 +134,14 @@ struct CreditWalletTests {
             let user = try await client.register()
             let declined = try await client.purchase(user, token: "tok_fail_card")
             let problem = try declined.expectProblem(402, code: "payment_failed")
-            #expect(problem["detail"] as? String == "Your card was declined.")
+            #expect(problem.detail == "Your card was declined.")
             try await client.purchase(user, token: "pm_fail_x").expectProblem(402, code: "payment_failed")
             try await client.purchase(user, token: "card_4242").expectProblem(422, code: "validation_failed")
             try await client.purchase(user, package: "gold_9000").expectProblem(404, code: "not_found")
             let bad = try await client.post(
                 "/v1/credits/purchase", token: user.accessToken, json: ["package_id": "basic_500", "payment_method": "card"])
             try bad.expectProblem(422, code: "validation_failed")
-            #expect(try await client.balance(user) == ["balance": 0, "total_earned": 0, "total_spent": 0])
+            #expect(try await client.balance(user) == API.Balance(balance: 0, totalEarned: 0, totalSpent: 0))
             let rows = try await db.sql.raw("SELECT COUNT(*) AS n FROM credit_transactions").first()?.decode(column: "n", as: Int.self)
             let payments = try await db.sql.raw("SELECT COUNT(*) AS n FROM payments").first()?.decode(column: "n", as: Int.self)
             #expect(rows == 0 && payments == 0)
@@ -150,11 +152,11 @@ struct CreditWalletTests {
     func signupBonusIsALedgerRow(_ database: TestDatabase) async throws {
         try await TestApp.run(database, settings: ["signup.bonus.credits": "100"]) { client in
             let user = try await client.register()
-            let history = try await client.get("/v1/credits/history", token: user.accessToken).json
-            let rows = try #require(history["transactions"] as? [[String: Any]])
+            let rows = try await client.get("/v1/credits/history", token: user.accessToken).decode(API.History.self).transactions
             #expect(rows.count == 1)
-            #expect(rows[0]["transaction_type"] as? String == "bonus")
-            #expect(rows[0]["credits"] as? Int == 100 && rows[0]["balance_after"] as? Int == 100)
+            let row = try #require(rows.first)
+            #expect(row.transactionType == "bonus")
+            #expect(row.credits == 100 && row.balanceAfter == 100)
         }
     }
 }
@@ -170,7 +172,7 @@ struct CreditConcurrencyTests {
             #expect(first.status == .ok && second.status == .ok)
             #expect(first.body == second.body)
             #expect(second.headers[.idempotentReplayed] == "true")
-            #expect(try await client.balance(user)["balance"] == 500)
+            #expect(try await client.balance(user).balance == 500)
 
             try await client.purchase(user, package: "pro_2000", key: "order-1").expectProblem(409, code: "idempotency_key_reused")
             try await client.purchase(user, key: String(repeating: "k", count: 256)).expectProblem(422, code: "validation_failed")
@@ -183,7 +185,7 @@ struct CreditConcurrencyTests {
             // Keys are per user.
             let other = try await client.register()
             #expect(try await client.purchase(other, key: "order-1").status == .ok)
-            #expect(try await client.balance(user)["balance"] == 500)
+            #expect(try await client.balance(user).balance == 500)
         }
     }
 
@@ -202,7 +204,7 @@ struct CreditConcurrencyTests {
                 try response.expectProblem(409, code: "idempotency_in_progress")
                 #expect(response.headers[.retryAfter] != nil)
             }
-            #expect(try await client.balance(user)["balance"] == 500)
+            #expect(try await client.balance(user).balance == 500)
             let rows = try await db.sql.raw("SELECT COUNT(*) AS n FROM credit_transactions").first()?.decode(column: "n", as: Int.self)
             #expect(rows == 1)
         }
@@ -220,13 +222,12 @@ struct CreditConcurrencyTests {
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
             #expect(statuses == Array(repeating: 200, count: 50))
-            #expect(try await client.balance(user) == ["balance": 5000, "total_earned": 5000, "total_spent": 0])
-            let history = try await client.get("/v1/credits/history?page_size=100", token: user.accessToken).json
-            let rows = try #require(history["transactions"] as? [[String: Any]])
+            #expect(try await client.balance(user) == API.Balance(balance: 5000, totalEarned: 5000, totalSpent: 0))
+            let rows = try await client.get("/v1/credits/history?page_size=100", token: user.accessToken).decode(API.History.self).transactions
             #expect(rows.count == 50)
-            #expect(rows.compactMap { $0["balance_after"] as? Int } == Array(stride(from: 5000, through: 100, by: -100)))
+            #expect(rows.map(\.balanceAfter) == Array(stride(from: 5000, through: 100, by: -100)))
             let audit = try await client.audit(admin: admin)
-            #expect((audit["mismatches"] as? [Any])?.isEmpty == true)
+            #expect(audit.mismatches.isEmpty)
         }
     }
 }

@@ -67,7 +67,7 @@ struct LedgerHarnessTests {
                                 let credits = Int.random(in: 1...300, using: &random)
                                 let response = try await client.post(
                                     "/v1/admin/credits/grants", token: admin.accessToken,
-                                    json: GrantBody(user_id: user.id, credits: credits, reason: "harness \(worker)-\(step)"))
+                                    json: TestClient.GrantBody(user_id: user.id, credits: credits, reason: "harness \(worker)-\(step)"))
                                 #expect(response.status == .created, "grant: \(response.text)")
                                 if response.status == .created { await expected.add(credits, to: user.id) }
                             case 40..<90:
@@ -96,24 +96,18 @@ struct LedgerHarnessTests {
             }
 
             let audit = try await client.audit(admin: admin)
-            #expect(audit["users_checked"] as? Int == people.count + 1)
-            #expect((audit["mismatches"] as? [Any])?.isEmpty == true, "seed \(seed): \(audit)")
+            #expect(audit.usersChecked == people.count + 1)
+            #expect(audit.mismatches.isEmpty, "seed \(seed): \(audit)")
             for user in people {
                 let balance = try await client.balance(user)
                 let want = await expected.balance(of: user.id)
-                #expect(balance["balance"] == want, "seed \(seed)")
-                #expect((balance["balance"] ?? -1) >= 0)
-                #expect(balance["balance"] == (balance["total_earned"] ?? 0) - (balance["total_spent"] ?? 0))
+                #expect(balance.balance == want, "seed \(seed)")
+                #expect(balance.balance >= 0)
+                #expect(balance.balance == balance.totalEarned - balance.totalSpent)
             }
             let negative = try await db.sql.raw("SELECT COUNT(*) AS n FROM users WHERE credits < 0").first()?.decode(column: "n", as: Int.self)
             #expect(negative == 0)
             #expect(await expected.refusals > 0, "the harness should also exercise refused spends (seed \(seed))")
         }
-    }
-
-    struct GrantBody: Encodable, Sendable {
-        var user_id: String
-        var credits: Int
-        var reason: String
     }
 }

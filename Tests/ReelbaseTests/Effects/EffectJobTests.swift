@@ -5,76 +5,31 @@ import Testing
 
 @testable import Reelbase
 
-/// Test helpers for effect jobs: a video to apply effects to, credits to pay with, worker calls.
-extension TestClient {
-    func createVideo(owner: User) async throws -> String {
-        let response = try await self.post(
-            "/v1/videos/", token: owner.accessToken,
-            json: VideoBody(title: "clip", video_url: "https://cdn.example.com/clip.mp4", duration_seconds: 12))
-        guard response.status == .created, let id = try response.json["id"] as? String else {
-            throw TestSetupError("create video failed: \(response.text)")
-        }
-        return id
-    }
-
-    struct VideoBody: Encodable, Sendable {
-        var title: String
-        var video_url: String
-        var duration_seconds: Int
-    }
-
-    func grant(_ credits: Int, to user: User, admin: User) async throws {
-        let response = try await self.post(
-            "/v1/admin/credits/grants", token: admin.accessToken,
-            json: LedgerHarnessTests.GrantBody(user_id: user.id, credits: credits, reason: "test credits"))
-        guard response.status == .created else { throw TestSetupError("grant failed: \(response.text)") }
-    }
-
-    /// An admin, a user holding `credits` granted by that admin, and a video of the user's to apply effects to.
-    func fundedUserWithVideo(credits: Int) async throws -> (admin: User, user: User, video: String) {
-        let admin = try await self.registerAdmin()
-        let user = try await self.register()
-        try await self.grant(credits, to: user, admin: admin)
-        return (admin, user, try await self.createVideo(owner: user))
-    }
-
-    func createJob(_ user: User, video: String, effect: String = "glitch_animate", key: String? = nil) async throws -> TestResponse {
-        var headers = HTTPFields()
-        if let key { headers[.idempotencyKey] = key }
-        return try await self.post("/v1/effects/\(effect)/jobs", token: user.accessToken, json: ["video_id": video], headers: headers)
-    }
-
-    func worker(_ path: String, json: [String: String]? = nil, key: String = "test-service-key") async throws -> TestResponse {
-        try await self.request(.post, "/v1/internal/effect-jobs/\(path)", token: key, json: json)
-    }
-}
-
 @Suite("Effects: charged on acceptance, refunded once on failure")
 struct EffectJobTests {
     @Test(arguments: TestDatabase.allCases)
     func effectsListAndJobShapes(_ database: TestDatabase) async throws {
         try await TestApp.run(database) { client in
-            let effects = try await client.get("/v1/effects").json["effects"] as? [[String: Any]]
-            let glitch = try #require(effects?.first)
-            #expect(glitch["id"] as? String == "glitch_animate" && glitch["name"] as? String == "AI Glitch: Animate")
-            #expect(glitch["credits"] as? Int == 10)
+            let effects = try await client.get("/v1/effects").decode(API.Effects.self).effects
+            let glitch = try #require(effects.first)
+            #expect(glitch.id == "glitch_animate" && glitch.name == "AI Glitch: Animate")
+            #expect(glitch.credits == 10)
 
             let (_, user, video) = try await client.fundedUserWithVideo(credits: 25)
             let accepted = try await client.createJob(user, video: video)
             #expect(accepted.status == .accepted)
-            let body = try accepted.json
-            #expect(Set(body.keys) == ["job_id", "status", "credits_charged", "new_balance"])
-            #expect(body["status"] as? String == "queued" && body["credits_charged"] as? Int == 10 && body["new_balance"] as? Int == 15)
+            #expect(try keys(of: accepted) == ["job_id", "status", "credits_charged", "new_balance"])
+            let body = try accepted.decode(API.JobAccepted.self)
+            #expect(body.status == "queued" && body.creditsCharged == 10 && body.newBalance == 15)
 
-            let history = try await client.get("/v1/credits/history?transaction_type=usage", token: user.accessToken).json
-            let row = try #require((history["transactions"] as? [[String: Any]])?.first)
-            #expect(row["description"] as? String == "AI Glitch: Animate (10 credits)" && row["credits"] as? Int == -10)
+            let history = try await client.get("/v1/credits/history?transaction_type=usage", token: user.accessToken).decode(API.History.self)
+            let row = try #require(history.transactions.first)
+            #expect(row.description == "AI Glitch: Animate (10 credits)" && row.credits == -10)
 
-            let jobID = try #require(body["job_id"] as? String)
+            let jobID = body.jobId
             let job = try await client.get("/v1/effects/jobs/\(jobID)", token: user.accessToken)
             #expect(job.status == .ok)
-            let jobBody = try job.json
-            #expect(Set(jobBody.keys) == ["job_id", "effect_id", "video_id", "status", "credits_charged", "created_at", "updated_at"])
+            #expect(try keys(of: job) == ["job_id", "effect_id", "video_id", "status", "credits_charged", "created_at", "updated_at"])
             let stranger = try await client.register()
             try await client.get("/v1/effects/jobs/\(jobID)", token: stranger.accessToken).expectProblem(404, code: "not_found")
 
@@ -90,17 +45,17 @@ struct EffectJobTests {
             let (admin, user, video) = try await client.fundedUserWithVideo(credits: 5)
             let refused = try await client.createJob(user, video: video, key: "first-try")
             let problem = try refused.expectProblem(402, code: "insufficient_credits")
-            #expect(problem["required"] as? Int == 10 && problem["balance"] as? Int == 5)
+            #expect(problem.required == 10 && problem.balance == 5)
             let jobs = try await db.sql.raw("SELECT COUNT(*) AS n FROM effect_jobs").first()?.decode(column: "n", as: Int.self)
             #expect(jobs == 0)
-            #expect(try await client.balance(user)["balance"] == 5)
+            #expect(try await client.balance(user).balance == 5)
             // The refused key was let go: after topping up, the same key works, and replays once done.
             try await client.grant(5, to: user, admin: admin)
             let accepted = try await client.createJob(user, video: video, key: "first-try")
             #expect(accepted.status == .accepted)
             let replay = try await client.createJob(user, video: video, key: "first-try")
             #expect(replay.body == accepted.body && replay.headers[.idempotentReplayed] == "true")
-            #expect(try await client.balance(user)["balance"] == 0)
+            #expect(try await client.balance(user).balance == 0)
         }
     }
 
@@ -115,9 +70,9 @@ struct EffectJobTests {
             }
             #expect(statuses.filter { $0 == 202 }.count == affordable)
             #expect(statuses.filter { $0 == 402 }.count == 2 * affordable)
-            #expect(try await client.balance(user)["balance"] == 0)
+            #expect(try await client.balance(user).balance == 0)
             let audit = try await client.audit(admin: admin)
-            #expect((audit["mismatches"] as? [Any])?.isEmpty == true)
+            #expect(audit.mismatches.isEmpty)
         }
     }
 
@@ -128,7 +83,7 @@ struct EffectJobTests {
             let (_, user, video) = try await client.fundedUserWithVideo(credits: 10 * jobCount)
             var created = Set<String>()
             for _ in 0..<jobCount {
-                created.insert(try #require(try await client.createJob(user, video: video).json["job_id"] as? String))
+                created.insert(try await client.createJob(user, video: video).decode(API.JobAccepted.self).jobId)
             }
             let claimed = try await withThrowingTaskGroup(of: [String].self) { group in
                 for _ in 0..<8 {
@@ -138,9 +93,9 @@ struct EffectJobTests {
                             let response = try await client.worker("claim")
                             if response.status == .noContent { return mine }
                             #expect(response.status == .ok)
-                            let job = try response.json
-                            #expect(job["status"] as? String == "running" && job["user_id"] as? String == user.id)
-                            mine.append(try #require(job["job_id"] as? String))
+                            let job = try response.decode(API.Job.self)
+                            #expect(job.status == "running" && job.userId == user.id)
+                            mine.append(job.jobId)
                         }
                     }
                 }
@@ -155,7 +110,7 @@ struct EffectJobTests {
     func failRefundsExactlyOnce(_ database: TestDatabase) async throws {
         try await TestApp.run(database) { client in
             let (_, user, video) = try await client.fundedUserWithVideo(credits: 30)
-            let jobID = try #require(try await client.createJob(user, video: video).json["job_id"] as? String)
+            let jobID = try await client.createJob(user, video: video).decode(API.JobAccepted.self).jobId
             try await client.worker("\(jobID)/fail", json: ["error": "x"]).expectProblem(409, code: "job_not_running")
             #expect(try await client.worker("claim").status == .ok)
 
@@ -167,13 +122,13 @@ struct EffectJobTests {
             try await client.worker("\(jobID)/complete", json: ["output_url": "https://x"]).expectProblem(409, code: "job_already_finished")
             try await client.worker("\(UUID().lowercased)/fail", json: ["error": "x"]).expectProblem(404, code: "not_found")
 
-            #expect(try await client.balance(user) == ["balance": 30, "total_earned": 30, "total_spent": 0])
-            let refunds = try await client.get("/v1/credits/history?transaction_type=refund", token: user.accessToken).json
-            let rows = try #require(refunds["transactions"] as? [[String: Any]])
+            #expect(try await client.balance(user) == API.Balance(balance: 30, totalEarned: 30, totalSpent: 0))
+            let refunds = try await client.get("/v1/credits/history?transaction_type=refund", token: user.accessToken).decode(API.History.self)
+            let rows = refunds.transactions
             #expect(rows.count == 1)
-            #expect(rows.first?["description"] as? String == "Refund: AI Glitch: Animate (10 credits)")
-            let job = try await client.get("/v1/effects/jobs/\(jobID)", token: user.accessToken).json
-            #expect(job["status"] as? String == "failed" && job["error"] as? String == "GPU on fire")
+            #expect(rows.first?.description == "Refund: AI Glitch: Animate (10 credits)")
+            let job = try await client.get("/v1/effects/jobs/\(jobID)", token: user.accessToken).decode(API.Job.self)
+            #expect(job.status == "failed" && job.error == "GPU on fire")
         }
     }
 
@@ -197,7 +152,7 @@ struct EffectJobTests {
             let (admin, user, video) = try await client.fundedUserWithVideo(credits: 100)
             var jobs: [String] = []
             for _ in 0..<6 {
-                jobs.append(try #require(try await client.createJob(user, video: video).json["job_id"] as? String))
+                jobs.append(try await client.createJob(user, video: video).decode(API.JobAccepted.self).jobId)
                 #expect(try await client.worker("claim").status == .ok)
             }
             try await db.sql.raw("UPDATE effect_jobs SET claimed_at = \(bind: Date().addingTimeInterval(-3600))").run()
@@ -225,10 +180,10 @@ struct EffectJobTests {
                 #expect(status == "failed" ? refunded : (status == "succeeded" && !refunded))
                 if status == "failed" { failed += 1 }
             }
-            let refunds = try await client.get("/v1/credits/history?transaction_type=refund", token: user.accessToken).json
-            #expect(refunds["total"] as? Int == failed)
-            #expect(try await client.balance(user)["balance"] == 100 - 10 * (jobs.count - failed))
-            #expect((try await client.audit(admin: admin)["mismatches"] as? [Any])?.isEmpty == true)
+            let refunds = try await client.get("/v1/credits/history?transaction_type=refund", token: user.accessToken).decode(API.History.self)
+            #expect(refunds.total == failed)
+            #expect(try await client.balance(user).balance == 100 - 10 * (jobs.count - failed))
+            #expect(try await client.audit(admin: admin).mismatches.isEmpty)
         }
     }
 }
@@ -240,24 +195,26 @@ struct EffectJobListTests {
         try await TestApp.run(database) { client in
             let (_, user, video) = try await client.fundedUserWithVideo(credits: 100)
             var created: [String] = []
-            for _ in 0..<5 { created.append(try #require(try await client.createJob(user, video: video).json["job_id"] as? String)) }
+            for _ in 0..<5 { created.append(try await client.createJob(user, video: video).decode(API.JobAccepted.self).jobId) }
 
             var seen: [String] = []
             var cursor = ""
             repeat {
-                let page = try await client.get("/v1/effects/jobs?limit=2&cursor=\(cursor)", token: user.accessToken).json
-                #expect(Set(page.keys) == ["jobs", "next_cursor", "has_more"])
-                seen += try #require(page["jobs"] as? [[String: Any]]).compactMap { $0["job_id"] as? String }
-                cursor = page["next_cursor"] as? String ?? ""
-                #expect((page["has_more"] as? Bool) == !cursor.isEmpty)
+                let response = try await client.get("/v1/effects/jobs?limit=2&cursor=\(cursor)", token: user.accessToken)
+                #expect(try keys(of: response) == ["jobs", "next_cursor", "has_more"])
+                let page = try response.decode(API.JobPage.self)
+                seen += page.jobs.map(\.jobId)
+                cursor = page.nextCursor ?? ""
+                #expect(page.hasMore == !cursor.isEmpty)
             } while !cursor.isEmpty
             #expect(seen == created.reversed())
 
             let other = try await client.register()
-            let empty = try await client.get("/v1/effects/jobs", token: other.accessToken).json
-            #expect((empty["jobs"] as? [Any])?.isEmpty == true && empty["next_cursor"] is NSNull)
-            let mine = try await client.get("/v1/effects/jobs?limit=1", token: user.accessToken).json
-            let myCursor = try #require(mine["next_cursor"] as? String)
+            let emptyResponse = try await client.get("/v1/effects/jobs", token: other.accessToken)
+            let empty = try emptyResponse.decode(API.JobPage.self)
+            #expect(try empty.jobs.isEmpty && empty.nextCursor == nil && keys(of: emptyResponse).contains("next_cursor"))
+            let mine = try await client.get("/v1/effects/jobs?limit=1", token: user.accessToken).decode(API.JobPage.self)
+            let myCursor = try #require(mine.nextCursor)
             try await client.get("/v1/effects/jobs?cursor=\(myCursor)", token: other.accessToken).expectProblem(422, code: "validation_failed")
             try await client.get("/v1/effects/jobs?limit=0", token: user.accessToken).expectProblem(422, code: "validation_failed")
         }

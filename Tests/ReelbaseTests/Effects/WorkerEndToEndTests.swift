@@ -21,25 +21,25 @@ struct WorkerEndToEndTests {
                     let admin = try await client.registerAdmin()
                     let user = try await client.register()
                     #expect(try await client.purchase(user, package: "starter_100").status == .ok)
-                    let video = try await client.createVideo(owner: user)
+                    let video = try await client.createVideo(user)
 
-                    let good = try #require(try await client.createJob(user, video: video).json["job_id"] as? String)
+                    let good = try await client.createJob(user, video: video).decode(API.JobAccepted.self).jobId
                     try await Self.runWorker(
                         port: port,
                         script: #"echo "rendering $EFFECT_ID for $JOB_ID from $VIDEO_URL"; echo "https://cdn.example.com/out/$JOB_ID.mp4""#)
-                    let done = try await client.get("/v1/effects/jobs/\(good)", token: user.accessToken).json
-                    #expect(done["status"] as? String == "succeeded")
-                    #expect(done["output_url"] as? String == "https://cdn.example.com/out/\(good).mp4")
-                    #expect(try await client.balance(user)["balance"] == 90)
+                    let done = try await client.get("/v1/effects/jobs/\(good)", token: user.accessToken).decode(API.Job.self)
+                    #expect(done.status == "succeeded")
+                    #expect(done.outputUrl == "https://cdn.example.com/out/\(good).mp4")
+                    #expect(try await client.balance(user).balance == 90)
 
-                    let bad = try #require(try await client.createJob(user, video: video).json["job_id"] as? String)
-                    #expect(try await client.balance(user)["balance"] == 80)
+                    let bad = try await client.createJob(user, video: video).decode(API.JobAccepted.self).jobId
+                    #expect(try await client.balance(user).balance == 80)
                     try await Self.runWorker(port: port, script: #"echo "model weights missing" >&2; exit 3"#)
-                    let failed = try await client.get("/v1/effects/jobs/\(bad)", token: user.accessToken).json
-                    #expect(failed["status"] as? String == "failed")
-                    #expect((failed["error"] as? String)?.contains("model weights missing") == true)
-                    #expect(try await client.balance(user)["balance"] == 90)
-                    #expect((try await client.audit(admin: admin)["mismatches"] as? [Any])?.isEmpty == true)
+                    let failed = try await client.get("/v1/effects/jobs/\(bad)", token: user.accessToken).decode(API.Job.self)
+                    #expect(failed.status == "failed")
+                    #expect(failed.error?.contains("model weights missing") == true)
+                    #expect(try await client.balance(user).balance == 90)
+                    #expect(try await client.audit(admin: admin).mismatches.isEmpty)
                 }
             }
         }

@@ -29,7 +29,7 @@ struct OpenAPIDocumentTests {
         try await TestApp.run(database) { client in
             let document = try await client.get("/openapi.json")
             #expect(document.status == .ok)
-            #expect(try document.json["openapi"] as? String == "3.1.0")
+            #expect(try document.decode(API.OpenAPIDocument.self).openapi == "3.1.0")
             let docs = try await client.get("/docs")
             #expect(docs.status == .ok && docs.text.contains("swagger-ui"))
         }

@@ -18,7 +18,7 @@ struct ProblemDetailsTests {
     @Test(arguments: TestDatabase.allCases)
     func wrongMethodIs405WithAllow(_ database: TestDatabase) async throws {
         try await TestApp.run(database) { client in
-            let response = try await client.request(.delete, "/v1/users/me")
+            let response = try await client.delete("/v1/users/me")
             try response.expectProblem(405, code: "method_not_allowed")
             #expect(response.headers[.allow] == "GET, PATCH")
         }
@@ -38,12 +38,12 @@ struct ProblemDetailsTests {
         try await TestApp.run(database) { client in
             let missing = try await client.request(.post, "/v1/auth/login", rawBody: #"{"email":"a@b.c"}"#)
             let problem = try missing.expectProblem(422, code: "validation_failed")
-            let errors = try #require(problem["errors"] as? [[String: String]])
-            #expect(errors == [["field": "password", "message": "Is required."]])
+            let errors = try #require(problem.errors)
+            #expect(errors == [API.FieldError(field: "password", message: "Is required.")])
 
             let wrongType = try await client.request(.post, "/v1/auth/login", rawBody: #"{"email":5,"password":"x"}"#)
-            let fields = try #require(try wrongType.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]])
-            #expect(fields.map { $0["field"] } == ["email"])
+            let fields = try #require(try wrongType.expectProblem(422, code: "validation_failed").errors)
+            #expect(fields.map(\.field) == ["email"])
 
             let array = try await client.request(.post, "/v1/auth/login", rawBody: "[]")
             try array.expectProblem(422, code: "validation_failed")
@@ -128,7 +128,7 @@ struct AllowHeaderTests {
     @Test(arguments: TestDatabase.allCases)
     func fixedPathsAdvertiseOnlyTheirOwnMethods(_ database: TestDatabase) async throws {
         try await TestApp.run(database) { client in
-            let response = try await client.request(.delete, "/v1/follows/check-batch")
+            let response = try await client.delete("/v1/follows/check-batch")
             try response.expectProblem(405, code: "method_not_allowed")
             #expect(response.headers[.allow] == "POST")
             let user = try await client.request(.put, "/v1/follows/\(UUID().uuidString)")

@@ -5,37 +5,6 @@ import Testing
 
 @testable import Reelbase
 
-/// Helpers over the database a test shares with the app.
-extension Reelbase.Database {
-    func count(_ table: String, where condition: String = "1 = 1") async throws -> Int {
-        try await self.sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table) WHERE \(unsafeRaw: condition)").first()?
-            .decode(column: "n", as: Int.self) ?? -1
-    }
-
-    func paymentStatus(_ intentID: String) async throws -> String? {
-        try await self.sql.raw("SELECT status FROM payments WHERE gateway = 'stripe' AND gateway_payment_id = \(bind: intentID)").first()?
-            .decode(column: "status", as: String.self)
-    }
-
-    /// `extra_data` of the user's ledger rows of one type, oldest first.
-    func extraData(type: String) async throws -> [[String: String]] {
-        try await self.sql.raw(
-            "SELECT extra_data FROM credit_transactions WHERE transaction_type = \(bind: type) ORDER BY user_id, sequence"
-        ).all().map { row in
-            let text = try row.decode(column: "extra_data", as: String.self)
-            return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
-        }
-    }
-}
-
-extension TestClient {
-    func expectCleanAudit(sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let admin = try await self.registerAdmin()
-        let audit = try await self.audit(admin: admin)
-        #expect((audit["mismatches"] as? [Any])?.isEmpty == true, "audit: \(audit)", sourceLocation: sourceLocation)
-    }
-}
-
 @Suite("Payments: purchases through the Stripe gateway")
 struct StripeGatewayTests {
     @Test(arguments: TestDatabase.allCases)
@@ -45,9 +14,9 @@ struct StripeGatewayTests {
                 let user = try await client.register()
                 let response = try await client.purchase(user, token: "pm_card_visa", key: "order-1")
                 #expect(response.status == .ok, "\(response.text)")
-                let body = try response.json
-                #expect(body["credits_added"] as? Int == 500 && body["new_balance"] as? Int == 500)
-                #expect(body["amount_paid"] as? Double == 19.99)
+                let body = try response.decode(API.Purchase.self)
+                #expect(body.creditsAdded == 500 && body.newBalance == 500)
+                #expect(body.amountPaid == 19.99)
 
                 let intents = await fake.state.intents
                 #expect(intents.count == 1)
@@ -72,8 +41,8 @@ struct StripeGatewayTests {
             try await TestApp.runWithDatabase(database, settings: fake.settings) { client, db in
                 let user = try await client.register()
                 let problem = try await client.purchase(user, token: "pm_card_chargeDeclined").expectProblem(402, code: "payment_failed")
-                #expect(problem["detail"] as? String == "Your card was declined.")
-                #expect(try await client.balance(user)["balance"] == 0)
+                #expect(problem.detail == "Your card was declined.")
+                #expect(try await client.balance(user).balance == 0)
                 #expect(try await db.count("credit_transactions") == 0)
                 #expect(try await db.count("payments") == 0)
             }
@@ -91,8 +60,8 @@ struct StripeGatewayTests {
                 #expect(await fake.state.requests == 0)
                 // A well-formed id Stripe does not know.
                 let problem = try await client.purchase(user, token: "pm_unknown_1").expectProblem(422, code: "validation_failed")
-                #expect((problem["errors"] as? [[String: String]])?.first?["field"] == "payment_token")
-                #expect(try await client.balance(user)["balance"] == 0)
+                #expect(problem.errors?.first?.field == "payment_token")
+                #expect(try await client.balance(user).balance == 0)
             }
         }
     }
@@ -106,7 +75,7 @@ struct StripeGatewayTests {
                 let second = try await client.purchase(user, token: "pm_card_visa", key: "retry-me")
                 #expect(first.status == .ok && second.body == first.body)
                 #expect(await fake.state.intents.count == 1)
-                #expect(try await client.balance(user)["balance"] == 500)
+                #expect(try await client.balance(user).balance == 500)
             }
         }
     }
@@ -121,7 +90,7 @@ struct StripeGatewayTests {
                 #expect(response.status == .ok, "\(response.text)")
                 #expect(await fake.state.requests == 2)
                 #expect(await fake.state.intents.count == 1)
-                #expect(try await client.balance(user)["balance"] == 500)
+                #expect(try await client.balance(user).balance == 500)
                 #expect(try await db.count("credit_transactions") == 1)
             }
         }
@@ -141,7 +110,7 @@ struct StripeGatewayTests {
                 // The key was released: the client's retry is executed, and charges once.
                 #expect(try await client.purchase(user, token: "pm_card_visa", key: "outage").status == .ok)
                 #expect(await fake.state.intents.count == 1)
-                #expect(try await client.balance(user)["balance"] == 500)
+                #expect(try await client.balance(user).balance == 500)
             }
         }
     }
@@ -156,7 +125,7 @@ struct StripeGatewayTests {
         try await TestApp.run(database, settings: settings) { client in
             let user = try await client.register()
             try await client.purchase(user, token: "pm_card_visa").expectProblem(502, code: "payment_gateway_unavailable")
-            #expect(try await client.balance(user)["balance"] == 0)
+            #expect(try await client.balance(user).balance == 0)
         }
     }
 
@@ -169,7 +138,7 @@ struct StripeGatewayTests {
                 let response = try await client.purchase(user, token: "pm_card_visa")
                 try response.expectProblem(502, code: "payment_gateway_error")
                 #expect(!response.text.contains("sk_test"))
-                #expect(try await client.balance(user)["balance"] == 0)
+                #expect(try await client.balance(user).balance == 0)
             }
         }
     }

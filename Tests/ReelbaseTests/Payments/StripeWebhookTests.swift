@@ -11,10 +11,10 @@ struct StripeWebhookTests {
         let user = try await client.register()
         let response = try await client.purchase(user, token: "pm_card_threeDSecure", key: "3ds")
         #expect(response.status.code == 202, "\(response.text)")
-        let body = try response.json
-        #expect(Set(body.keys) == ["status", "payment_intent_id", "client_secret"])
-        #expect(body["status"] as? String == "pending" && body["payment_intent_id"] as? String == "pi_fake_1")
-        #expect(body["client_secret"] as? String == "pi_fake_1_secret_abc")
+        #expect(try keys(of: response) == ["status", "payment_intent_id", "client_secret"])
+        let body = try response.decode(API.PendingPurchase.self)
+        #expect(body.status == "pending" && body.paymentIntentId == "pi_fake_1")
+        #expect(body.clientSecret == "pi_fake_1_secret_abc")
         return user
     }
 
@@ -23,26 +23,25 @@ struct StripeWebhookTests {
         try await FakeStripe.run { fake in
             try await TestApp.runWithDatabase(database, settings: fake.settings) { client, db in
                 let user = try await Self.pendingPurchase(client)
-                #expect(try await client.balance(user)["balance"] == 0)
+                #expect(try await client.balance(user).balance == 0)
                 #expect(try await db.paymentStatus("pi_fake_1") == "pending")
 
                 let event = FakeStripe.intentEvent("payment_intent.succeeded", intentID: "pi_fake_1", id: "evt_1")
                 let response = try await client.webhook(event)
                 #expect(response.status == .ok)
                 #expect(response.text == #"{"received":true}"#)
-                #expect(try await client.balance(user)["balance"] == 500)
+                #expect(try await client.balance(user).balance == 500)
                 #expect(try await db.paymentStatus("pi_fake_1") == "succeeded")
                 #expect(try await db.count("payments", where: "credited_transaction_id IS NOT NULL") == 1)
 
                 // The same event again, and Stripe's second event for the same intent: no second credit.
                 #expect(try await client.webhook(event).status == .ok)
                 #expect(try await client.webhook(FakeStripe.intentEvent("payment_intent.succeeded", intentID: "pi_fake_1")).status == .ok)
-                #expect(try await client.balance(user)["balance"] == 500)
+                #expect(try await client.balance(user).balance == 500)
 
-                let history = try await client.get("/v1/credits/history", token: user.accessToken).json
-                let rows = try #require(history["transactions"] as? [[String: Any]])
+                let rows = try await client.get("/v1/credits/history", token: user.accessToken).decode(API.History.self).transactions
                 #expect(rows.count == 1)
-                #expect(rows.first?["description"] as? String == "Purchased Basic Pack (500 credits)")
+                #expect(rows.first?.description == "Purchased Basic Pack (500 credits)")
                 #expect(
                     try await db.extraData(type: "purchase")
                         == [["package_id": "basic_500", "payment_method": "card", "gateway": "stripe", "gateway_payment_id": "pi_fake_1"]])
@@ -64,14 +63,14 @@ struct StripeWebhookTests {
                 let user = try await Self.pendingPurchase(client)
                 #expect(try await client.webhook(FakeStripe.intentEvent("payment_intent.payment_failed", intentID: "pi_fake_1")).status == .ok)
                 #expect(try await db.paymentStatus("pi_fake_1") == "failed")
-                #expect(try await client.balance(user)["balance"] == 0)
+                #expect(try await client.balance(user).balance == 0)
 
                 #expect(try await client.webhook(FakeStripe.intentEvent("payment_intent.succeeded", intentID: "pi_fake_1")).status == .ok)
                 #expect(try await client.webhook(FakeStripe.intentEvent("payment_intent.succeeded", intentID: "pi_fake_1")).status == .ok)
                 // A late failure report does not undo the success.
                 #expect(try await client.webhook(FakeStripe.intentEvent("payment_intent.payment_failed", intentID: "pi_fake_1")).status == .ok)
                 #expect(try await db.paymentStatus("pi_fake_1") == "succeeded")
-                #expect(try await client.balance(user)["balance"] == 500)
+                #expect(try await client.balance(user).balance == 500)
                 #expect(try await db.count("credit_transactions") == 1)
                 try await client.expectCleanAudit()
             }
@@ -94,7 +93,7 @@ struct StripeWebhookTests {
                     }
                     try await group.waitForAll()
                 }
-                #expect(try await client.balance(user)["balance"] == 500)
+                #expect(try await client.balance(user).balance == 500)
                 #expect(try await db.count("credit_transactions") == 1)
                 #expect(try await db.count("webhook_events") == 7)
             }
@@ -135,14 +134,14 @@ struct StripeWebhookTests {
                 let tampered = FakeStripe.intentEvent("payment_intent.succeeded", intentID: "pi_fake_1", id: "evt_2")
                 try await client.webhook(tampered, stripeSignature: valid).expectProblem(400, code: "invalid_signature")
 
-                #expect(try await client.balance(user)["balance"] == 0)
+                #expect(try await client.balance(user).balance == 0)
                 #expect(try await db.count("webhook_events") == 0)
                 #expect(try await db.paymentStatus("pi_fake_1") == "pending")
 
                 // While a secret is rolled Stripe sends one v1 per secret: any match is enough.
                 let rolled = FakeStripe.signature(for: event, secret: "whsec_old_secret", at: signedAt) + "," + validV1
                 #expect(try await client.webhook(event, stripeSignature: rolled).status == .ok)
-                #expect(try await client.balance(user)["balance"] == 500)
+                #expect(try await client.balance(user).balance == 500)
             }
         }
     }
@@ -175,7 +174,7 @@ struct StripeWebhookTests {
                 let response = try await client.webhook(event)
                 #expect(response.status == .ok, "\(response.text)")
             }
-            #expect(try await client.balance(user)["balance"] == 500)
+            #expect(try await client.balance(user).balance == 500)
             #expect(try await db.count("credit_transactions") == 1)
             #expect(try await db.count("webhook_events") == events.count)
 
@@ -197,23 +196,22 @@ struct StripeWebhookTests {
                 // 1000 of 1999 cents: ⌊500 × 1000 ÷ 1999⌋ = 250 credits.
                 let partial = FakeStripe.refundEvent(intentID: "pi_fake_1", amount: 1999, amountRefunded: 1000, id: "evt_partial")
                 #expect(try await client.webhook(partial).status == .ok)
-                #expect(try await client.balance(user) == ["balance": 250, "total_earned": 250, "total_spent": 0])
+                #expect(try await client.balance(user) == API.Balance(balance: 250, totalEarned: 250, totalSpent: 0))
 
                 #expect(try await client.webhook(partial).status == .ok)
                 // Stripe's retry of the partial refund under a new id, and then the full refund: cumulative amounts.
                 #expect(try await client.webhook(FakeStripe.refundEvent(intentID: "pi_fake_1", amount: 1999, amountRefunded: 1000)).status == .ok)
-                #expect(try await client.balance(user)["balance"] == 250)
+                #expect(try await client.balance(user).balance == 250)
                 #expect(try await client.webhook(FakeStripe.refundEvent(intentID: "pi_fake_1", amount: 1999, amountRefunded: 1999)).status == .ok)
-                #expect(try await client.balance(user)["balance"] == 0)
+                #expect(try await client.balance(user).balance == 0)
                 // A stale partial refund arriving last changes nothing.
                 #expect(try await client.webhook(FakeStripe.refundEvent(intentID: "pi_fake_1", amount: 1999, amountRefunded: 1000)).status == .ok)
-                #expect(try await client.balance(user)["balance"] == 0)
+                #expect(try await client.balance(user).balance == 0)
 
-                let history = try await client.get("/v1/credits/history", token: user.accessToken).json
-                let rows = try #require(history["transactions"] as? [[String: Any]])
-                #expect(rows.map { $0["credits"] as? Int } == [-250, -250, 500])
-                #expect(rows.map { $0["transaction_type"] as? String } == ["refund", "refund", "purchase"])
-                #expect(rows.first?["description"] as? String == "Card refund: Basic Pack (250 credits)")
+                let rows = try await client.get("/v1/credits/history", token: user.accessToken).decode(API.History.self).transactions
+                #expect(rows.map(\.credits) == [-250, -250, 500])
+                #expect(rows.map(\.transactionType) == ["refund", "refund", "purchase"])
+                #expect(rows.first?.description == "Card refund: Basic Pack (250 credits)")
                 let refunds = try await db.extraData(type: "refund")
                 #expect(refunds.map { $0["wanted"] } == ["250", "250"])
                 #expect(refunds.map { $0["shortfall"] } == ["0", "0"])
@@ -240,7 +238,7 @@ struct StripeWebhookTests {
 
                 let full = FakeStripe.refundEvent(intentID: "pi_fake_1", amount: 1999, amountRefunded: 1999)
                 #expect(try await client.webhook(full).status == .ok)
-                #expect(try await client.balance(user) == ["balance": 0, "total_earned": 400, "total_spent": 400])
+                #expect(try await client.balance(user) == API.Balance(balance: 0, totalEarned: 400, totalSpent: 400))
                 let refund = try #require(try await db.extraData(type: "refund").first)
                 #expect(refund["wanted"] == "500" && refund["shortfall"] == "400" && refund["amount_refunded"] == "1999")
                 #expect(refund["gateway_payment_id"] == "pi_fake_1" && refund["payment_id"] != nil)
@@ -251,7 +249,7 @@ struct StripeWebhookTests {
                     try await ledger.apply(CreditLedger.Movement(userID: userID, type: .bonus, credits: 50, description: "Goodwill"), on: connection)
                 }
                 #expect(try await client.webhook(FakeStripe.refundEvent(intentID: "pi_fake_1", amount: 1999, amountRefunded: 1999)).status == .ok)
-                #expect(try await client.balance(user)["balance"] == 50)
+                #expect(try await client.balance(user).balance == 50)
                 #expect(try await db.count("credit_transactions", where: "transaction_type = 'refund'") == 1)
                 try await client.expectCleanAudit()
             }
@@ -271,7 +269,7 @@ struct StripeWebhookTests {
                         on: connection)
                 }
                 #expect(try await client.webhook(FakeStripe.refundEvent(intentID: "pi_fake_1", amount: 499, amountRefunded: 499)).status == .ok)
-                #expect(try await client.balance(user)["balance"] == 0)
+                #expect(try await client.balance(user).balance == 0)
                 #expect(try await db.count("credit_transactions", where: "transaction_type = 'refund'") == 0)
                 #expect(try await db.count("payments", where: "refunded_credits = 100 AND refund_shortfall_credits = 100") == 1)
                 try await client.expectCleanAudit()

@@ -28,18 +28,17 @@ struct BatchCheckTests {
             #expect(sent.count == 1, "\(sent)")
             #expect(sent.first?.contains("likes") == true)
             #expect(response.status == .ok)
-            let body = try response.json
-            #expect(Set(body.keys) == ["liked_videos"])
-            let answer = try #require(body["liked_videos"] as? [String: Bool])
+            #expect(try keys(of: response) == ["liked_videos"])
+            let answer = try response.decode(API.LikedVideos.self).likedVideos
             #expect(answer == [liked: true, notLiked: false, unknown: false, likedThenDeleted: false])
 
-            #expect(try await client.request(.delete, "/v1/likes/videos/\(liked)", token: fan.accessToken).status == .ok)
+            #expect(try await client.delete("/v1/likes/videos/\(liked)", token: fan.accessToken).status == .ok)
             let flipped = try await client.post("/v1/likes/check-batch", token: fan.accessToken, json: ["video_ids": [liked]])
-            #expect(try flipped.json["liked_videos"] as? [String: Bool] == [liked: false])
+            #expect(try flipped.decode(API.LikedVideos.self).likedVideos == [liked: false])
 
             // Another user's likes are not mine.
             let mine = try await client.post("/v1/likes/check-batch", token: owner.accessToken, json: ["video_ids": [liked, notLiked]])
-            #expect(try mine.json["liked_videos"] as? [String: Bool] == [liked: false, notLiked: false])
+            #expect(try mine.decode(API.LikedVideos.self).likedVideos == [liked: false, notLiked: false])
         }
     }
 
@@ -63,16 +62,15 @@ struct BatchCheckTests {
             #expect(sent.count == 1, "\(sent)")
             #expect(sent.first?.contains("follows") == true)
             #expect(response.status == .ok)
-            let body = try response.json
-            #expect(Set(body.keys) == ["following_users"])
+            #expect(try keys(of: response) == ["following_users"])
             #expect(
-                body["following_users"] as? [String: Bool] == [
+                try response.decode(API.FollowingUsers.self).followingUsers == [
                     followed.id: true, notFollowed.id: false, followsMe.id: false, unknown: false, me.id: false,
                 ])
 
-            #expect(try await client.request(.delete, "/v1/follows/\(followed.id)", token: me.accessToken).status == .ok)
+            #expect(try await client.delete("/v1/follows/\(followed.id)", token: me.accessToken).status == .ok)
             let flipped = try await client.post("/v1/follows/check-batch", token: me.accessToken, json: ["user_ids": [followed.id]])
-            #expect(try flipped.json["following_users"] as? [String: Bool] == [followed.id: false])
+            #expect(try flipped.decode(API.FollowingUsers.self).followingUsers == [followed.id: false])
         }
     }
 
@@ -88,7 +86,9 @@ struct BatchCheckTests {
                     let response = try await client.post(path, token: me.accessToken, json: [key: ids])
                     #expect(response.status == .ok)
                     #expect(statements.drain().count == 1, "\(path) with \(count) ids")
-                    let answer = try #require(try response.json.values.first as? [String: Bool])
+                    // One member, the list's: `liked_videos` or `following_users`.
+                    #expect(try keys(of: response).count == 1)
+                    let answer = try #require(try response.decode([String: [String: Bool]].self).values.first)
                     #expect(answer.count == count && answer.values.allSatisfy { !$0 })
                     #expect(Set(answer.keys) == Set(ids.map { $0.lowercased() }))
                 }
@@ -105,23 +105,23 @@ struct BatchCheckTests {
                 try await client.post(path, json: [key: [valid]]).expectProblem(401, code: "unauthorized")
 
                 let empty = try await client.post(path, token: me.accessToken, json: [key: [String]()])
-                #expect(try empty.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]] == [
-                    ["field": key, "message": "Must hold 1 to 100 ids."]
+                #expect(try empty.expectProblem(422, code: "validation_failed").errors == [
+                    API.FieldError(field: key, message: "Must hold 1 to 100 ids.")
                 ])
                 // 101 ids, even if they are one id repeated: the limit counts ids as sent.
                 let tooMany = try await client.post(path, token: me.accessToken, json: [key: Array(repeating: valid, count: 101)])
-                let tooManyErrors = try #require(try tooMany.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]])
-                #expect(tooManyErrors.map { $0["field"] } == [key])
+                let tooManyErrors = try #require(try tooMany.expectProblem(422, code: "validation_failed").errors)
+                #expect(tooManyErrors.map(\.field) == [key])
 
                 let bad = try await client.post(path, token: me.accessToken, json: [key: [valid, "nope", valid, "", "\(valid)x"]])
-                let badErrors = try #require(try bad.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]])
-                #expect(badErrors.map { $0["field"] } == ["\(key)[1]", "\(key)[3]", "\(key)[4]"])
+                let badErrors = try #require(try bad.expectProblem(422, code: "validation_failed").errors)
+                #expect(badErrors.map(\.field) == ["\(key)[1]", "\(key)[3]", "\(key)[4]"])
 
                 for body in [#"{"\#(key)":[1,2]}"#, #"{"\#(key)":"\#(valid)"}"#, #"{"\#(key)":null}"#, "{}", #"{"\#(key)":[null]}"#] {
                     try await client.request(.post, path, token: me.accessToken, rawBody: body).expectProblem(422, code: "validation_failed")
                 }
                 let numbers = try await client.request(.post, path, token: me.accessToken, rawBody: #"{"\#(key)":["\#(valid)",7]}"#)
-                #expect((try numbers.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]])?.first?["field"] == "\(key)[1]")
+                #expect(try numbers.expectProblem(422, code: "validation_failed").errors?.first?.field == "\(key)[1]")
                 try await client.request(.post, path, token: me.accessToken, rawBody: "{not json").expectProblem(400, code: "invalid_json")
                 try await client.request(.post, path, token: me.accessToken, rawBody: "").expectProblem(400, code: "invalid_json")
                 try await client.request(.post, path, token: me.accessToken, rawBody: "x", headers: [.contentType: "text/plain"])

@@ -14,26 +14,24 @@ struct FollowTests {
 
             let followed = try await client.post("/v1/follows/\(star.id.uppercased())", token: fan.accessToken)
             #expect(followed.status == .ok)
-            #expect(try followed.json.keys.sorted() == ["follower_count", "is_following", "user_id"])
-            #expect(try followed.json["user_id"] as? String == star.id)
-            #expect(try followed.json["is_following"] as? Bool == true)
-            #expect(try followed.json["follower_count"] as? Int == 1)
-            #expect(try await client.post("/v1/follows/\(star.id)", token: fan.accessToken).json["follower_count"] as? Int == 1)
-            #expect(try await client.get("/v1/users/\(star.id)").json["follower_count"] as? Int == 1)
-            #expect(try await client.get("/v1/users/\(fan.id)").json["following_count"] as? Int == 1)
+            #expect(try keys(of: followed) == ["follower_count", "is_following", "user_id"])
+            #expect(try followed.decode(API.FollowStatus.self) == API.FollowStatus(userId: star.id, isFollowing: true, followerCount: 1))
+            #expect(try await client.post("/v1/follows/\(star.id)", token: fan.accessToken).decode(API.FollowStatus.self).followerCount == 1)
+            #expect(try await client.get("/v1/users/\(star.id)").decode(API.Profile.self).followerCount == 1)
+            #expect(try await client.get("/v1/users/\(fan.id)").decode(API.Profile.self).followingCount == 1)
 
             let check = try await client.get("/v1/follows/\(star.id)/check", token: fan.accessToken)
             #expect(check.status == .ok)
-            #expect(try check.json.keys.sorted() == ["is_following", "user_id"])
-            #expect(try check.json["is_following"] as? Bool == true)
-            #expect(try await client.get("/v1/follows/\(fan.id)/check", token: star.accessToken).json["is_following"] as? Bool == false)
+            #expect(try keys(of: check) == ["is_following", "user_id"])
+            #expect(try check.decode(API.FollowCheck.self).isFollowing == true)
+            #expect(try await client.get("/v1/follows/\(fan.id)/check", token: star.accessToken).decode(API.FollowCheck.self).isFollowing == false)
 
-            let unfollowed = try await client.request(.delete, "/v1/follows/\(star.id)", token: fan.accessToken)
+            let unfollowed = try await client.delete("/v1/follows/\(star.id)", token: fan.accessToken)
             #expect(unfollowed.status == .ok)
-            #expect(try unfollowed.json["is_following"] as? Bool == false)
-            #expect(try unfollowed.json["follower_count"] as? Int == 0)
-            #expect(try await client.request(.delete, "/v1/follows/\(star.id)", token: fan.accessToken).json["follower_count"] as? Int == 0)
-            #expect(try await client.get("/v1/users/\(fan.id)").json["following_count"] as? Int == 0)
+            #expect(try unfollowed.decode(API.FollowStatus.self).isFollowing == false)
+            #expect(try unfollowed.decode(API.FollowStatus.self).followerCount == 0)
+            #expect(try await client.delete("/v1/follows/\(star.id)", token: fan.accessToken).decode(API.FollowStatus.self).followerCount == 0)
+            #expect(try await client.get("/v1/users/\(fan.id)").decode(API.Profile.self).followingCount == 0)
         }
     }
 
@@ -42,16 +40,16 @@ struct FollowTests {
         try await TestApp.run(database) { client in
             let me = try await client.register()
             try await client.post("/v1/follows/\(me.id)", token: me.accessToken).expectProblem(422, code: "cannot_follow_self")
-            try await client.request(.delete, "/v1/follows/\(me.id)", token: me.accessToken).expectProblem(422, code: "cannot_follow_self")
+            try await client.delete("/v1/follows/\(me.id)", token: me.accessToken).expectProblem(422, code: "cannot_follow_self")
             for id in [UUID().uuidString, "nobody"] {
                 try await client.post("/v1/follows/\(id)", token: me.accessToken).expectProblem(404, code: "not_found")
-                try await client.request(.delete, "/v1/follows/\(id)", token: me.accessToken).expectProblem(404, code: "not_found")
+                try await client.delete("/v1/follows/\(id)", token: me.accessToken).expectProblem(404, code: "not_found")
                 try await client.get("/v1/follows/\(id)/check", token: me.accessToken).expectProblem(404, code: "not_found")
                 try await client.get("/v1/users/\(id)/followers").expectProblem(404, code: "not_found")
                 try await client.get("/v1/users/\(id)/following").expectProblem(404, code: "not_found")
             }
             try await client.post("/v1/follows/\(UUID().uuidString)").expectProblem(401, code: "unauthorized")
-            #expect(try await client.get("/v1/users/\(me.id)").json["following_count"] as? Int == 0)
+            #expect(try await client.get("/v1/users/\(me.id)").decode(API.Profile.self).followingCount == 0)
         }
     }
 
@@ -61,7 +59,7 @@ struct FollowTests {
             let me = try await client.register()
             let response = try await client.post("/v1/follows/check-batch", token: me.accessToken, json: ["user_ids": [me.id]])
             #expect(response.status == .ok)
-            #expect(try response.json.keys.sorted() == ["following_users"])
+            #expect(try keys(of: response) == ["following_users"])
             // Also with a trailing slash, and with no body it is a batch that lacks its ids, not a follow.
             #expect(try await client.post("/v1/follows/check-batch/", token: me.accessToken, json: ["user_ids": [me.id]]).status == .ok)
             try await client.request(.post, "/v1/follows/check-batch", token: me.accessToken, rawBody: "{}")
@@ -85,29 +83,28 @@ struct FollowTests {
             for fan in fans[0...1] { #expect(try await client.post("/v1/follows/\(fan.id)", token: viewer.accessToken).status == .ok) }
             for fan in fans[1...2] { #expect(try await client.post("/v1/follows/\(viewer.id)", token: fan.accessToken).status == .ok) }
 
-            let anonymous = try await client.walk("/v1/users/\(star.id)/followers", key: "users", limit: 2)
-            #expect(anonymous.compactMap { $0["id"] as? String } == fans.map(\.id).reversed())
-            #expect(anonymous.allSatisfy { Set($0.keys) == userKeys })
+            let anonymous = try await client.walk("/v1/users/\(star.id)/followers", as: API.UserPage.self, limit: 2, itemKeys: userKeys)
+            #expect(anonymous.map(\.profile.id) == fans.map(\.id).reversed())
 
             _ = statements.drain()
             let page = try await client.get("/v1/users/\(star.id)/followers?limit=5", token: viewer.accessToken)
             // One statement finds the user (404 otherwise), one reads the page with every row's viewer state.
             #expect(statements.drain().count == 2)
-            let body = try page.json
-            #expect(Set(body.keys) == ["users", "next_cursor", "has_more"])
-            #expect(body["has_more"] as? Bool == false && body["next_cursor"] is NSNull)
-            let users = try #require(body["users"] as? [[String: Any]])
-            #expect(users.allSatisfy { Set($0.keys) == userKeys.union(["is_following", "follows_you"]) })
-            let state = Dictionary(uniqueKeysWithValues: users.map { ($0["id"] as? String ?? "", ($0["is_following"] as? Bool, $0["follows_you"] as? Bool)) })
+            #expect(try keys(of: page) == ["users", "next_cursor", "has_more"])
+            let body = try page.decode(API.UserPage.self)
+            #expect(body.hasMore == false && body.nextCursor == nil)
+            let users = body.users
+            #expect(try shape(of: page)["users"].elements.allSatisfy { $0.keys == userKeys.union(["is_following", "follows_you"]) })
+            let state = Dictionary(uniqueKeysWithValues: users.map { ($0.profile.id, ($0.isFollowing, $0.followsYou)) })
             for (index, fan) in fans.enumerated() {
                 #expect(state[fan.id]?.0 == (index <= 1), "is_following of fan \(index)")
                 #expect(state[fan.id]?.1 == (1...2).contains(index), "follows_you of fan \(index)")
             }
 
-            let following = try await client.walk("/v1/users/\(viewer.id)/following", key: "users", limit: 1, token: fans[1].accessToken)
-            #expect(following.compactMap { $0["id"] as? String } == [fans[1].id, fans[0].id])
+            let following = try await client.walk("/v1/users/\(viewer.id)/following", as: API.UserPage.self, limit: 1, token: fans[1].accessToken)
+            #expect(following.map(\.profile.id) == [fans[1].id, fans[0].id])
             // fans[1] looks at themselves and at fans[0], whom they do not follow and who does not follow them.
-            #expect(following.allSatisfy { $0["is_following"] as? Bool == false && $0["follows_you"] as? Bool == false })
+            #expect(following.allSatisfy { $0.isFollowing == false && $0.followsYou == false })
         }
     }
 
@@ -128,11 +125,11 @@ struct FollowTests {
             let newcomers = joining
             let seen = try await withThrowingTaskGroup(of: [String].self) { group in
                 group.addTask {
-                    try await client.walk("/v1/users/\(star.id)/followers", key: "users", limit: 2).compactMap { $0["id"] as? String }
+                    try await client.walk("/v1/users/\(star.id)/followers", as: API.UserPage.self, limit: 2).map(\.profile.id)
                 }
                 group.addTask {
                     for (gone, new) in zip(leaving, newcomers) {
-                        let unfollowed = try await client.request(.delete, "/v1/follows/\(star.id)", token: gone.accessToken)
+                        let unfollowed = try await client.delete("/v1/follows/\(star.id)", token: gone.accessToken)
                         #expect(unfollowed.status == .ok)
                         await Task.yield()
                         let followed = try await client.post("/v1/follows/\(star.id)", token: new.accessToken)
@@ -144,7 +141,7 @@ struct FollowTests {
             }
             #expect(seen.count == Set(seen).count)
             #expect(stable.isSubset(of: Set(seen)))
-            #expect(try await client.get("/v1/users/\(star.id)").json["follower_count"] as? Int == 12)
+            #expect(try await client.get("/v1/users/\(star.id)").decode(API.Profile.self).followerCount == 12)
         }
     }
 
@@ -166,8 +163,8 @@ struct FollowTests {
                 try await group.waitForAll()
             }
             for user in users {
-                let profile = try await client.get("/v1/users/\(user.id)").json
-                #expect(profile["follower_count"] as? Int == 9 && profile["following_count"] as? Int == 9)
+                let profile = try await client.get("/v1/users/\(user.id)").decode(API.Profile.self)
+                #expect(profile.followerCount == 9 && profile.followingCount == 9)
             }
 
             // Users 0..<5 unfollow everyone while users 5..<10 follow everyone again.
@@ -183,11 +180,11 @@ struct FollowTests {
                 try await group.waitForAll()
             }
             for (index, user) in users.enumerated() {
-                let profile = try await client.get("/v1/users/\(user.id)").json
-                let followers = try await client.walk("/v1/users/\(user.id)/followers", key: "users", limit: 100)
-                let following = try await client.walk("/v1/users/\(user.id)/following", key: "users", limit: 100)
-                #expect(profile["follower_count"] as? Int == followers.count)
-                #expect(profile["following_count"] as? Int == following.count)
+                let profile = try await client.get("/v1/users/\(user.id)").decode(API.Profile.self)
+                let followers = try await client.walk("/v1/users/\(user.id)/followers", as: API.UserPage.self, limit: 100)
+                let following = try await client.walk("/v1/users/\(user.id)/following", as: API.UserPage.self, limit: 100)
+                #expect(profile.followerCount == followers.count)
+                #expect(profile.followingCount == following.count)
                 #expect(following.count == (index < 5 ? 0 : 9))
                 #expect(followers.count == (index < 5 ? 5 : 4))
             }

@@ -15,27 +15,25 @@ struct LikeTests {
 
             let liked = try await client.post("/v1/likes/videos/\(video.uppercased())", token: fan.accessToken)
             #expect(liked.status == .ok)
-            #expect(try liked.json.keys.sorted() == ["is_liked", "like_count", "video_id"])
-            #expect(try liked.json["video_id"] as? String == video)
-            #expect(try liked.json["is_liked"] as? Bool == true)
-            #expect(try liked.json["like_count"] as? Int == 1)
+            #expect(try keys(of: liked) == ["is_liked", "like_count", "video_id"])
+            #expect(try liked.decode(API.LikeStatus.self) == API.LikeStatus(videoId: video, isLiked: true, likeCount: 1))
             let again = try await client.post("/v1/likes/videos/\(video)", token: fan.accessToken)
-            #expect(try again.json["like_count"] as? Int == 1)
+            #expect(try again.decode(API.LikeStatus.self).likeCount == 1)
 
             let check = try await client.get("/v1/likes/videos/\(video)/check", token: fan.accessToken)
             #expect(check.status == .ok)
-            #expect(try check.json.keys.sorted() == ["is_liked", "video_id"])
-            #expect(try check.json["is_liked"] as? Bool == true)
-            #expect(try await client.get("/v1/likes/videos/\(video)/check", token: owner.accessToken).json["is_liked"] as? Bool == false)
-            #expect(try await client.get("/v1/videos/\(video)").json["like_count"] as? Int == 1)
+            #expect(try keys(of: check) == ["is_liked", "video_id"])
+            #expect(try check.decode(API.LikeCheck.self).isLiked == true)
+            #expect(try await client.get("/v1/likes/videos/\(video)/check", token: owner.accessToken).decode(API.LikeCheck.self).isLiked == false)
+            #expect(try await client.get("/v1/videos/\(video)").decode(API.Video.self).likeCount == 1)
 
-            let unliked = try await client.request(.delete, "/v1/likes/videos/\(video)", token: fan.accessToken)
+            let unliked = try await client.delete("/v1/likes/videos/\(video)", token: fan.accessToken)
             #expect(unliked.status == .ok)
-            #expect(try unliked.json["is_liked"] as? Bool == false)
-            #expect(try unliked.json["like_count"] as? Int == 0)
-            let unlikedAgain = try await client.request(.delete, "/v1/likes/videos/\(video)", token: fan.accessToken)
-            #expect(try unlikedAgain.json["like_count"] as? Int == 0)
-            #expect(try await client.get("/v1/likes/videos/\(video)/check", token: fan.accessToken).json["is_liked"] as? Bool == false)
+            #expect(try unliked.decode(API.LikeStatus.self).isLiked == false)
+            #expect(try unliked.decode(API.LikeStatus.self).likeCount == 0)
+            let unlikedAgain = try await client.delete("/v1/likes/videos/\(video)", token: fan.accessToken)
+            #expect(try unlikedAgain.decode(API.LikeStatus.self).likeCount == 0)
+            #expect(try await client.get("/v1/likes/videos/\(video)/check", token: fan.accessToken).decode(API.LikeCheck.self).isLiked == false)
         }
     }
 
@@ -50,12 +48,12 @@ struct LikeTests {
             try await client.get("/v1/likes/videos/\(video)/check").expectProblem(401, code: "unauthorized")
             for id in [UUID().uuidString, "not-a-uuid"] {
                 try await client.post("/v1/likes/videos/\(id)", token: fan.accessToken).expectProblem(404, code: "not_found")
-                try await client.request(.delete, "/v1/likes/videos/\(id)", token: fan.accessToken).expectProblem(404, code: "not_found")
+                try await client.delete("/v1/likes/videos/\(id)", token: fan.accessToken).expectProblem(404, code: "not_found")
                 try await client.get("/v1/likes/videos/\(id)/check", token: fan.accessToken).expectProblem(404, code: "not_found")
             }
             #expect(try await client.delete("/v1/videos/\(video)", token: owner.accessToken).status == .noContent)
             try await client.post("/v1/likes/videos/\(video)", token: fan.accessToken).expectProblem(404, code: "not_found")
-            try await client.request(.delete, "/v1/likes/videos/\(video)", token: fan.accessToken).expectProblem(404, code: "not_found")
+            try await client.delete("/v1/likes/videos/\(video)", token: fan.accessToken).expectProblem(404, code: "not_found")
             try await client.get("/v1/likes/videos/\(video)/check", token: fan.accessToken).expectProblem(404, code: "not_found")
         }
     }
@@ -78,7 +76,7 @@ struct LikeTests {
                 }
                 try await group.waitForAll()
             }
-            #expect(try await client.get("/v1/videos/\(video)").json["like_count"] as? Int == fans.count)
+            #expect(try await client.get("/v1/videos/\(video)").decode(API.Video.self).likeCount == fans.count)
 
             // Half unlike while the other half like again: only the unlikes count.
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -91,7 +89,7 @@ struct LikeTests {
                 }
                 try await group.waitForAll()
             }
-            #expect(try await client.get("/v1/videos/\(video)").json["like_count"] as? Int == fans.count / 2)
+            #expect(try await client.get("/v1/videos/\(video)").decode(API.Video.self).likeCount == fans.count / 2)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Testing
 
 @testable import Reelbase
 
@@ -24,34 +25,25 @@ extension TestApp {
     }
 }
 
-extension TestClient {
-    /// Buys a package with the mock gateway.
-    func purchase(
-        _ user: User, package: String = "basic_500", token: String = "tok_visa", key: String? = nil
-    ) async throws -> TestResponse {
-        var headers = HTTPFields()
-        if let key { headers[.idempotencyKey] = key }
-        return try await self.post(
-            "/v1/credits/purchase", token: user.accessToken,
-            json: ["package_id": package, "payment_method": "card", "payment_token": token], headers: headers)
+/// Helpers over the database a test shares with the app.
+extension Reelbase.Database {
+    func count(_ table: String, where condition: String = "1 = 1") async throws -> Int {
+        try await self.sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table) WHERE \(unsafeRaw: condition)").first()?
+            .decode(column: "n", as: Int.self) ?? -1
     }
 
-    /// An admin (the fixture lists admin@example.com in ADMIN_EMAILS).
-    func registerAdmin() async throws -> User {
-        try await self.register(username: "admin", email: "admin@example.com")
+    func paymentStatus(_ intentID: String) async throws -> String? {
+        try await self.sql.raw("SELECT status FROM payments WHERE gateway = 'stripe' AND gateway_payment_id = \(bind: intentID)").first()?
+            .decode(column: "status", as: String.self)
     }
 
-    func balance(_ user: User) async throws -> [String: Int] {
-        let response = try await self.get("/v1/credits/balance", token: user.accessToken)
-        guard response.status == .ok, let body = try response.json as? [String: Int] else {
-            throw TestSetupError("balance failed: \(response.status) \(response.text)")
+    /// `extra_data` of the user's ledger rows of one type, oldest first.
+    func extraData(type: String) async throws -> [[String: String]] {
+        try await self.sql.raw(
+            "SELECT extra_data FROM credit_transactions WHERE transaction_type = \(bind: type) ORDER BY user_id, sequence"
+        ).all().map { row in
+            let text = try row.decode(column: "extra_data", as: String.self)
+            return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
         }
-        return body
-    }
-
-    func audit(admin: User) async throws -> [String: Any] {
-        let response = try await self.get("/v1/admin/credits/audit", token: admin.accessToken)
-        guard response.status == .ok else { throw TestSetupError("audit failed: \(response.status) \(response.text)") }
-        return try response.json
     }
 }

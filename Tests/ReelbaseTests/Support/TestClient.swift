@@ -6,38 +6,34 @@ import Testing
 
 @testable import Reelbase
 
-/// A response with its body parsed as JSON (when it is JSON).
+/// A response, with its body decoded as one of ``API``'s types.
 struct TestResponse: Sendable {
     var status: HTTPResponse.Status
     var headers: HTTPFields
     var body: Data
 
-    var json: [String: Any] {
-        get throws {
-            guard let object = try JSONSerialization.jsonObject(with: self.body) as? [String: Any] else {
-                throw TestSetupError("response body is not a JSON object: \(self.text)")
-            }
-            return object
+    var text: String { String(decoding: self.body, as: UTF8.self) }
+
+    /// The body as `type`; the error names the body when it is not one.
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        do {
+            return try API.decoder.decode(T.self, from: self.body)
+        } catch {
+            throw TestSetupError("\(self.status) body is no \(T.self): \(self.text)\n\(error)")
         }
     }
 
-    var text: String { String(decoding: self.body, as: UTF8.self) }
-
-    func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONCoding.decoder.decode(T.self, from: self.body)
-    }
-
-    /// Asserts an RFC 9457 problem with this status and code, and returns its members.
+    /// Asserts an RFC 9457 problem with this status and code, and returns it.
     @discardableResult
-    func expectProblem(_ status: Int, code: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+    func expectProblem(_ status: Int, code: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> API.Problem {
         #expect(self.status.code == status, "body: \(self.text)", sourceLocation: sourceLocation)
         #expect(self.headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
-        let problem = try self.json
-        #expect(problem["code"] as? String == code, "body: \(self.text)", sourceLocation: sourceLocation)
-        #expect(problem["status"] as? Int == status, sourceLocation: sourceLocation)
-        #expect(problem["type"] as? String == "about:blank", sourceLocation: sourceLocation)
-        #expect(problem["title"] is String, sourceLocation: sourceLocation)
-        #expect((problem["detail"] as? String)?.isEmpty == false, sourceLocation: sourceLocation)
+        // Decoding requires a string `title` and every other member's type.
+        let problem = try self.decode(API.Problem.self)
+        #expect(problem.code == code, "body: \(self.text)", sourceLocation: sourceLocation)
+        #expect(problem.status == status, sourceLocation: sourceLocation)
+        #expect(problem.type == "about:blank", sourceLocation: sourceLocation)
+        #expect(!problem.detail.isEmpty, sourceLocation: sourceLocation)
         return problem
     }
 }
@@ -77,6 +73,10 @@ struct TestClient: Sendable {
         try await self.request(.post, uri, token: token, json: json, headers: headers)
     }
 
+    func delete(_ uri: String, token: String? = nil) async throws -> TestResponse {
+        try await self.request(.delete, uri, token: token)
+    }
+
     /// A signed-in user made through the API.
     struct User: Sendable {
         var id: String
@@ -94,15 +94,14 @@ struct TestClient: Sendable {
         let password = "password-\(username)"
         let response = try await self.post("/v1/auth/register", json: ["email": email, "password": password, "username": username])
         guard response.status == .created else { throw TestSetupError("register failed: \(response.status) \(response.text)") }
-        let body = try response.json
-        let user = body["user"] as? [String: Any]
+        let body = try response.decode(API.Auth.self)
         return User(
-            id: user?["id"] as? String ?? "",
+            id: body.user.id,
             email: email,
             username: username,
             password: password,
-            accessToken: body["access_token"] as? String ?? "",
-            refreshToken: body["refresh_token"] as? String ?? ""
+            accessToken: body.accessToken,
+            refreshToken: body.refreshToken
         )
     }
 }

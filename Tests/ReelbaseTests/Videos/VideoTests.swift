@@ -15,28 +15,27 @@ struct VideoTests {
                 rawBody: #"{"title":"Sunset","description":"At the beach","video_url":"https://cdn.example.com/s.mp4","thumbnail_url":"https://cdn.example.com/s.jpg","duration_seconds":42}"#
             )
             #expect(created.status == .created)
-            let video = try created.json
-            #expect(Set(video.keys) == videoKeys.union(viewerKeys))
-            let id = try #require(video["id"] as? String)
+            #expect(try keys(of: created) == videoKeys.union(viewerKeys))
+            let video = try created.decode(API.Video.self)
+            let id = video.id
             #expect(id == id.lowercased() && UUID(uuidString: id) != nil)
-            #expect(video["title"] as? String == "Sunset")
-            #expect(video["description"] as? String == "At the beach")
-            #expect(video["video_url"] as? String == "https://cdn.example.com/s.mp4")
-            #expect(video["thumbnail_url"] as? String == "https://cdn.example.com/s.jpg")
-            #expect(video["duration_seconds"] as? Int == 42)
-            #expect(video["like_count"] as? Int == 0)
-            #expect((video["created_at"] as? String)?.hasSuffix("Z") == true)
-            #expect(video["is_liked"] as? Bool == false && video["is_following"] as? Bool == false)
-            let user = try #require(video["user"] as? [String: Any])
-            #expect(Set(user.keys) == userKeys)
-            #expect(user["id"] as? String == owner.id)
-            #expect(user["video_count"] as? Int == 1)
+            #expect(video.title == "Sunset")
+            #expect(video.description == "At the beach")
+            #expect(video.videoUrl == "https://cdn.example.com/s.mp4")
+            #expect(video.thumbnailUrl == "https://cdn.example.com/s.jpg")
+            #expect(video.durationSeconds == 42)
+            #expect(video.likeCount == 0)
+            #expect(video.createdAt.hasSuffix("Z"))
+            #expect(video.isLiked == false && video.isFollowing == false)
+            #expect(try shape(of: created)["user"].keys == userKeys)
+            #expect(video.user.id == owner.id)
+            #expect(video.user.videoCount == 1)
 
             let anonymous = try await client.get("/v1/videos/\(id.uppercased())")
             #expect(anonymous.status == .ok)
-            #expect(Set(try anonymous.json.keys) == videoKeys)
+            #expect(try keys(of: anonymous) == videoKeys)
             let signedIn = try await client.get("/v1/videos/\(id)", token: other.accessToken)
-            #expect(Set(try signedIn.json.keys) == videoKeys.union(viewerKeys))
+            #expect(try keys(of: signedIn) == videoKeys.union(viewerKeys))
 
             try await client.delete("/v1/videos/\(id)").expectProblem(401, code: "unauthorized")
             try await client.delete("/v1/videos/\(id)", token: other.accessToken).expectProblem(403, code: "forbidden")
@@ -48,9 +47,9 @@ struct VideoTests {
             try await client.get("/v1/videos/\(id)").expectProblem(404, code: "not_found")
             try await client.delete("/v1/videos/\(id)", token: owner.accessToken).expectProblem(404, code: "not_found")
             try await client.post("/v1/likes/videos/\(id)", token: other.accessToken).expectProblem(404, code: "not_found")
-            #expect(try await client.get("/v1/users/\(owner.id)").json["video_count"] as? Int == 0)
-            #expect((try await client.get("/v1/videos").json["videos"] as? [Any])?.isEmpty == true)
-            #expect((try await client.get("/v1/users/\(owner.id)/videos").json["videos"] as? [Any])?.isEmpty == true)
+            #expect(try await client.get("/v1/users/\(owner.id)").decode(API.Profile.self).videoCount == 0)
+            #expect(try await client.get("/v1/videos").decode(API.VideoPage.self).videos.isEmpty)
+            #expect(try await client.get("/v1/users/\(owner.id)/videos").decode(API.VideoPage.self).videos.isEmpty)
         }
     }
 
@@ -59,9 +58,12 @@ struct VideoTests {
         try await TestApp.run(database) { client in
             let owner = try await client.register()
             let id = try await client.createVideo(owner)
-            let video = try await client.get("/v1/videos/\(id)").json
-            #expect(video["description"] is NSNull)
-            #expect(video["thumbnail_url"] is NSNull)
+            let response = try await client.get("/v1/videos/\(id)")
+            // Present, and null.
+            #expect(try keys(of: response) == videoKeys)
+            let video = try response.decode(API.Video.self)
+            #expect(video.description == nil)
+            #expect(video.thumbnailUrl == nil)
         }
     }
 
@@ -75,12 +77,12 @@ struct VideoTests {
                 rawBody: #"{"title":"  ","description":"\#(long)","video_url":"ftp://cdn.example.com/a","thumbnail_url":"nope","duration_seconds":3601}"#
             )
             let problem = try bad.expectProblem(422, code: "validation_failed")
-            let fields = try #require(problem["errors"] as? [[String: String]]).compactMap { $0["field"] }
+            let fields = try #require(problem.errors).map(\.field)
             #expect(fields == ["title", "description", "video_url", "thumbnail_url", "duration_seconds"])
 
             let missing = try await client.request(.post, "/v1/videos/", token: owner.accessToken, rawBody: "{}")
-            let missingFields = try #require(try missing.expectProblem(422, code: "validation_failed")["errors"] as? [[String: String]])
-            #expect(missingFields.compactMap { $0["field"] } == ["title", "video_url", "duration_seconds"])
+            let missingFields = try #require(try missing.expectProblem(422, code: "validation_failed").errors)
+            #expect(missingFields.map(\.field) == ["title", "video_url", "duration_seconds"])
 
             let longTitle = String(repeating: "t", count: 201)
             for body in [
@@ -98,7 +100,7 @@ struct VideoTests {
             try await client.request(.post, "/v1/videos/", token: owner.accessToken, rawBody: "{nope").expectProblem(400, code: "invalid_json")
             try await client.request(.post, "/v1/videos/", rawBody: "{}").expectProblem(401, code: "unauthorized")
             // Nothing was written by any of them.
-            #expect(try await client.get("/v1/users/\(owner.id)").json["video_count"] as? Int == 0)
+            #expect(try await client.get("/v1/users/\(owner.id)").decode(API.Profile.self).videoCount == 0)
         }
     }
 
@@ -127,19 +129,19 @@ struct FeedTests {
             for path in ["/v1/videos", "/v1/videos/"] {
                 let first = try await client.get("\(path)?limit=2&cursor=")
                 #expect(first.status == .ok)
-                let body = try first.json
-                #expect(Set(body.keys) == ["videos", "next_cursor", "has_more"])
-                #expect(body["has_more"] as? Bool == true)
-                let videos = try #require(body["videos"] as? [[String: Any]])
-                #expect(videos.compactMap { $0["id"] as? String } == [ids[4], ids[3]])
-                #expect(videos.allSatisfy { Set($0.keys) == videoKeys })
-                let walked = try await client.walk(path, key: "videos", limit: 2)
-                #expect(walked.compactMap { $0["id"] as? String } == ids.reversed())
+                #expect(try keys(of: first) == ["videos", "next_cursor", "has_more"])
+                let body = try first.decode(API.VideoPage.self)
+                #expect(body.hasMore == true)
+                #expect(body.videos.map(\.id) == [ids[4], ids[3]])
+                #expect(try shape(of: first)["videos"].elements.allSatisfy { $0.keys == videoKeys })
+                let walked = try await client.walk(path, as: API.VideoPage.self, limit: 2)
+                #expect(walked.map(\.id) == ids.reversed())
             }
             let all = try await client.get("/v1/videos")
-            #expect((try all.json["videos"] as? [Any])?.count == 5)
-            #expect(try all.json["has_more"] as? Bool == false)
-            #expect(try all.json["next_cursor"] is NSNull)
+            #expect(try all.decode(API.VideoPage.self).videos.count == 5)
+            #expect(try all.decode(API.VideoPage.self).hasMore == false)
+            #expect(try keys(of: all).contains("next_cursor"))
+            #expect(try all.decode(API.VideoPage.self).nextCursor == nil)
         }
     }
 
@@ -153,13 +155,13 @@ struct FeedTests {
                 annIDs.append(try await client.createVideo(ann, title: "ann\(index)"))
                 try await client.createVideo(bob, title: "bob\(index)")
             }
-            let walked = try await client.walk("/v1/users/\(ann.id.uppercased())/videos", key: "videos", limit: 2)
-            #expect(walked.compactMap { $0["id"] as? String } == annIDs.reversed())
+            let walked = try await client.walk("/v1/users/\(ann.id.uppercased())/videos", as: API.VideoPage.self, limit: 2)
+            #expect(walked.map(\.id) == annIDs.reversed())
 
             // A cursor belongs to its list: one from the global feed is refused by a user's list.
-            let feedCursor = try #require(try await client.get("/v1/videos?limit=1").json["next_cursor"] as? String)
+            let feedCursor = try #require(try await client.get("/v1/videos?limit=1").decode(API.VideoPage.self).nextCursor)
             try await client.get("/v1/users/\(ann.id)/videos?cursor=\(feedCursor)").expectProblem(422, code: "validation_failed")
-            let annCursor = try #require(try await client.get("/v1/users/\(ann.id)/videos?limit=1").json["next_cursor"] as? String)
+            let annCursor = try #require(try await client.get("/v1/users/\(ann.id)/videos?limit=1").decode(API.VideoPage.self).nextCursor)
             try await client.get("/v1/users/\(bob.id)/videos?cursor=\(annCursor)").expectProblem(422, code: "validation_failed")
         }
     }
@@ -172,17 +174,17 @@ struct FeedTests {
             for path in ["/v1/videos", "/v1/users/\(owner.id)/videos", "/v1/users/\(owner.id)/followers", "/v1/users/\(owner.id)/following"] {
                 for limit in ["0", "101", "abc", "-1", "", "1.5", "99999999999999999999"] {
                     let problem = try await client.get("\(path)?limit=\(limit)").expectProblem(422, code: "validation_failed")
-                    #expect((problem["errors"] as? [[String: String]])?.first?["field"] == "limit")
+                    #expect(problem.errors?.first?.field == "limit")
                 }
                 for cursor in ["garbage", "!!!", "AAAA", String(repeating: "A", count: 300), "%00%ff"] {
                     let problem = try await client.get("\(path)?cursor=\(cursor)").expectProblem(422, code: "validation_failed")
-                    #expect((problem["errors"] as? [[String: String]])?.first?["field"] == "cursor")
+                    #expect(problem.errors?.first?.field == "cursor")
                 }
                 #expect(try await client.get("\(path)?limit=1").status == .ok)
                 #expect(try await client.get("\(path)?limit=100&cursor=").status == .ok)
             }
 
-            let cursor = try #require(try await client.get("/v1/videos?limit=1").json["next_cursor"] as? String)
+            let cursor = try #require(try await client.get("/v1/videos?limit=1").decode(API.VideoPage.self).nextCursor)
             #expect(try await client.get("/v1/videos?limit=1&cursor=\(cursor)").status == .ok)
             // Every single-character change of a valid cursor is refused, none answers 500.
             let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -219,24 +221,25 @@ struct FeedTests {
             _ = statements.drain()
             let page = try await client.get("/v1/videos?limit=5", token: viewer.accessToken)
             #expect(statements.drain().count == 1)
-            let videos = try #require(try page.json["videos"] as? [[String: Any]])
+            let videos = try page.decode(API.VideoPage.self).videos
             #expect(videos.count == 5)
+            #expect(try shape(of: page)["videos"].elements.allSatisfy { $0.keys == videoKeys.union(viewerKeys) })
             for video in videos {
-                #expect(Set(video.keys) == videoKeys.union(viewerKeys))
-                let state = try #require(expected[video["id"] as? String ?? ""])
-                #expect(video["is_liked"] as? Bool == state.liked)
-                #expect(video["is_following"] as? Bool == state.following)
+                let state = try #require(expected[video.id])
+                #expect(video.isLiked == state.liked)
+                #expect(video.isFollowing == state.following)
             }
 
-            let single = try await client.get("/v1/videos/\(annLiked)", token: viewer.accessToken).json
-            #expect(single["is_liked"] as? Bool == true && single["is_following"] as? Bool == true)
-            let calsVideos = try #require(try await client.get("/v1/users/\(cal.id)/videos", token: viewer.accessToken).json["videos"] as? [[String: Any]])
-            #expect(calsVideos.map { $0["is_liked"] as? Bool } == [false, true])
-            #expect(calsVideos.allSatisfy { $0["is_following"] as? Bool == false })
+            let single = try await client.get("/v1/videos/\(annLiked)", token: viewer.accessToken).decode(API.Video.self)
+            #expect(single.isLiked == true && single.isFollowing == true)
+            let calsVideos = try await client.get("/v1/users/\(cal.id)/videos", token: viewer.accessToken).decode(API.VideoPage.self).videos
+            #expect(calsVideos.map(\.isLiked) == [false, true])
+            #expect(calsVideos.allSatisfy { $0.isFollowing == false })
 
-            let anonymous = try #require(try await client.get("/v1/videos").json["videos"] as? [[String: Any]])
+            let anonymousPage = try await client.get("/v1/videos")
+            let anonymous = try anonymousPage.decode(API.VideoPage.self).videos
             #expect(anonymous.count == 5)
-            #expect(anonymous.allSatisfy { Set($0.keys) == videoKeys })
+            #expect(try shape(of: anonymousPage)["videos"].elements.allSatisfy { $0.keys == videoKeys })
             try await client.get("/v1/videos", token: "not-a-token").expectProblem(401, code: "unauthorized")
         }
     }
@@ -258,8 +261,8 @@ struct FeedTests {
                 let stable = Set(live.keys).subtracting(doomed.map(\.key))
                 let (seen, inserted) = try await withThrowingTaskGroup(of: ([String], [String: TestClient.User]).self) { group in
                     group.addTask {
-                        let items = try await client.walk("/v1/videos/", key: "videos", limit: limit)
-                        return (items.compactMap { $0["id"] as? String }, [:])
+                        let items = try await client.walk("/v1/videos/", as: API.VideoPage.self, limit: limit)
+                        return (items.map(\.id), [:])
                     }
                     group.addTask {
                         var inserted: [String: TestClient.User] = [:]
@@ -285,8 +288,8 @@ struct FeedTests {
                 #expect(Set(seen).isSubset(of: Set(live.keys).union(inserted.keys)), "round \(round): showed an unknown video")
                 live = live.filter { stable.contains($0.key) }.merging(inserted) { $1 }
             }
-            let final = try await client.walk("/v1/videos", key: "videos", limit: 5)
-            #expect(Set(final.compactMap { $0["id"] as? String }) == Set(live.keys))
+            let final = try await client.walk("/v1/videos", as: API.VideoPage.self, limit: 5)
+            #expect(Set(final.map(\.id)) == Set(live.keys))
         }
     }
 }

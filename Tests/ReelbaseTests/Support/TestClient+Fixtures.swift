@@ -1,0 +1,120 @@
+import Foundation
+import HTTPTypes
+import Testing
+
+@testable import Reelbase
+
+/// What many suites set up through the API: users, videos, credits, effect jobs; and the cursor-list walk.
+extension TestClient {
+    /// An admin (the fixture lists admin@example.com in ADMIN_EMAILS).
+    func registerAdmin() async throws -> User {
+        try await self.register(username: "admin", email: "admin@example.com")
+    }
+
+    /// Publishes a video through the API and returns its id.
+    @discardableResult
+    func createVideo(_ user: User, title: String = "A clip") async throws -> String {
+        let response = try await self.post(
+            "/v1/videos/", token: user.accessToken,
+            json: VideoBody(title: title, video_url: "https://cdn.example.com/\(UUID().uuidString).mp4", duration_seconds: 15))
+        guard response.status == .created else { throw TestSetupError("create video failed: \(response.status) \(response.text)") }
+        return try response.decode(API.Video.self).id
+    }
+
+    struct VideoBody: Encodable, Sendable {
+        var title: String
+        var video_url: String
+        var duration_seconds: Int
+    }
+
+    /// Buys a package with the mock gateway.
+    func purchase(
+        _ user: User, package: String = "basic_500", token: String = "tok_visa", key: String? = nil
+    ) async throws -> TestResponse {
+        var headers = HTTPFields()
+        if let key { headers[.idempotencyKey] = key }
+        return try await self.post(
+            "/v1/credits/purchase", token: user.accessToken,
+            json: ["package_id": package, "payment_method": "card", "payment_token": token], headers: headers)
+    }
+
+    func grant(_ credits: Int, to user: User, admin: User) async throws {
+        let response = try await self.post(
+            "/v1/admin/credits/grants", token: admin.accessToken, json: GrantBody(user_id: user.id, credits: credits, reason: "test credits"))
+        guard response.status == .created else { throw TestSetupError("grant failed: \(response.text)") }
+    }
+
+    struct GrantBody: Encodable, Sendable {
+        var user_id: String
+        var credits: Int
+        var reason: String
+    }
+
+    /// An admin, a user holding `credits` granted by that admin, and a video of the user's to apply effects to.
+    func fundedUserWithVideo(credits: Int) async throws -> (admin: User, user: User, video: String) {
+        let admin = try await self.registerAdmin()
+        let user = try await self.register()
+        try await self.grant(credits, to: user, admin: admin)
+        return (admin, user, try await self.createVideo(user))
+    }
+
+    /// The user's balance; the answer must have exactly the three members of API.md.
+    func balance(_ user: User) async throws -> API.Balance {
+        let response = try await self.get("/v1/credits/balance", token: user.accessToken)
+        guard response.status == .ok, try keys(of: response) == ["balance", "total_earned", "total_spent"] else {
+            throw TestSetupError("balance failed: \(response.status) \(response.text)")
+        }
+        return try response.decode(API.Balance.self)
+    }
+
+    func audit(admin: User) async throws -> API.Audit {
+        let response = try await self.get("/v1/admin/credits/audit", token: admin.accessToken)
+        guard response.status == .ok else { throw TestSetupError("audit failed: \(response.status) \(response.text)") }
+        return try response.decode(API.Audit.self)
+    }
+
+    /// The ledger audit, as a new admin, finds no mismatch.
+    func expectCleanAudit(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let admin = try await self.registerAdmin()
+        let audit = try await self.audit(admin: admin)
+        #expect(audit.mismatches.isEmpty, "audit: \(audit)", sourceLocation: sourceLocation)
+    }
+
+    func createJob(_ user: User, video: String, effect: String = "glitch_animate", key: String? = nil) async throws -> TestResponse {
+        var headers = HTTPFields()
+        if let key { headers[.idempotencyKey] = key }
+        return try await self.post("/v1/effects/\(effect)/jobs", token: user.accessToken, json: ["video_id": video], headers: headers)
+    }
+
+    /// Calls a worker endpoint with the service key.
+    func worker(_ path: String, json: [String: String]? = nil, key: String = "test-service-key") async throws -> TestResponse {
+        try await self.request(.post, "/v1/internal/effect-jobs/\(path)", token: key, json: json)
+    }
+
+    /// Walks a cursor list to its end with `limit` and returns every page's items. Every page must have exactly
+    /// the list's three members, and, when `itemKeys` is given, every item exactly those.
+    func walk<Page: CursorPage>(
+        _ path: String, as page: Page.Type, limit: Int, token: String? = nil, itemKeys: Set<String>? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> [Page.Item] {
+        var items: [Page.Item] = []
+        var cursor = ""
+        for _ in 0..<1000 {
+            let response = try await self.get("\(path)?limit=\(limit)&cursor=\(cursor)", token: token)
+            guard response.status == .ok else { throw TestSetupError("\(path): \(response.status) \(response.text)") }
+            let members = try shape(of: response)
+            #expect(members.keys == [Page.itemsKey, "next_cursor", "has_more"], sourceLocation: sourceLocation)
+            if let itemKeys {
+                #expect(members[Page.itemsKey].elements.allSatisfy { $0.keys == itemKeys }, sourceLocation: sourceLocation)
+            }
+            let body = try response.decode(Page.self)
+            items += body.items
+            guard body.hasMore, let next = body.nextCursor else {
+                #expect(body.nextCursor == nil, sourceLocation: sourceLocation)
+                return items
+            }
+            cursor = next
+        }
+        throw TestSetupError("\(path) never ended")
+    }
+}
