@@ -32,14 +32,15 @@ struct ConfigurationTests {
         #expect(AppConfiguration.settings.count == 20)
     }
 
-    @Test func migrateAndSeedBenchListOnlyTheSettingsTheyTake() {
-        for command in [MigrateCommand.self, SeedBenchCommand.self] as [ParsableCommand.Type] {
+    @Test func migrateSeedBenchAndSetRoleListOnlyTheSettingsTheyTake() {
+        for command in [MigrateCommand.self, SeedBenchCommand.self, SetRoleCommand.self] as [ParsableCommand.Type] {
             let help = ReelbaseCommand.helpMessage(for: command, columns: 10_000)
             #expect(help.contains("--database-url <DATABASE_URL>: "))
             #expect(help.contains("--log-level <LOG_LEVEL>: "))
             #expect(!help.contains("--port <PORT>"))
         }
         #expect(ReelbaseCommand.helpMessage(for: SeedBenchCommand.self, columns: 10_000).contains("--users <users>"))
+        #expect(ReelbaseCommand.helpMessage(for: SetRoleCommand.self, columns: 10_000).contains("--role <role>"))
     }
 
     @Test func aFlagWinsOverItsVariable() throws {
@@ -87,9 +88,9 @@ struct ConfigurationTests {
         let fixture = Self.message { try TestApp.configuration(databaseURL: "sqlite://unused.sqlite", settings: settings) }
         #expect(fixture == Self.message { try Self.serve(["--port", "x"]) })
         let configuration = try TestApp.configuration(
-            databaseURL: "sqlite://unused.sqlite", settings: ["port": "9000", "admin.emails": "A@example.com, b@example.com"])
+            databaseURL: "sqlite://unused.sqlite", settings: ["port": "9000", "signup.bonus.credits": "7"])
         #expect(configuration.port == 9000)
-        #expect(configuration.adminEmails == ["a@example.com", "b@example.com"])
+        #expect(configuration.signupBonusCredits == 7)
         #expect(configuration.databasePoolSize == 6 && configuration.bcryptCost == 4 && configuration.serviceKey == "test-service-key")
     }
 
@@ -97,22 +98,32 @@ struct ConfigurationTests {
         let defaults = try Self.serve([])
         #expect(defaults.host == "127.0.0.1" && defaults.port == 8080 && defaults.environment == .development)
         #expect(defaults.databaseURL == .sqlite(path: "reelbase.sqlite") && defaults.databasePoolSize == nil)
-        #expect(defaults.jwtSecret == nil && defaults.adminEmails.isEmpty && defaults.logLevel == .info && defaults.bcryptCost == 12)
+        #expect(defaults.jwtSecret == nil && defaults.logLevel == .info && defaults.bcryptCost == 12)
+        // An empty ADMIN_EMAILS is unset like any other setting, so it does not stop start-up.
         let empty = try Self.serve(["--service-key="], environment: ["PORT": "", "ADMIN_EMAILS": "", "LOG_LEVEL": ""])
-        #expect(empty.port == 8080 && empty.serviceKey == nil && empty.adminEmails.isEmpty && empty.logLevel == .info)
+        #expect(empty.port == 8080 && empty.serviceKey == nil && empty.logLevel == .info)
     }
 
     @Test func valuesAreReadAsBefore() throws {
         let secret = "a,b-secret-that-is-long-enough-for-hs256"
         let configuration = try Self.serve(
-            ["--jwt-secret", secret, "--admin-emails", "Root@Example.com, ops@example.com,", "--log-level", "DEBUG", "--port", "1", "--port", "2"],
+            ["--jwt-secret", secret, "--log-level", "DEBUG", "--port", "1", "--port", "2"],
             environment: ["ENVIRONMENT": "Production", "DATABASE_URL": "postgres://u:p@db:6543/reelbase"])
         #expect(configuration.jwtSecret == secret)
-        #expect(configuration.adminEmails == ["root@example.com", "ops@example.com"])
         #expect(configuration.logLevel == .debug)
         #expect(configuration.environment == .production)
         #expect(configuration.port == 2)
         #expect(configuration.databaseURL == .postgres(host: "db", port: 6543, username: "u", password: "p", database: "reelbase"))
+    }
+
+    @Test func adminEmailsStopsStartUpPointingToSetRole() async throws {
+        let expected =
+            "ADMIN_EMAILS is no longer supported: roles live in the database: remove it and appoint admins with "
+            + "`reelbase users set-role --email E --role admin`"
+        #expect(Self.message { try Self.serve([], environment: ["ADMIN_EMAILS": "root@example.com"]) } == expected)
+        #expect(Self.message { try Self.serve(["--admin-emails", "root@example.com,ops@example.com"]) } == expected)
+        let serve = try #require(try ReelbaseCommand.parseAsRoot(["--admin-emails", "root@example.com", "--port", "0"]) as? ServeCommand)
+        await #expect(throws: ExitCode(78)) { try await serve.run() }
     }
 
     @Test func theCommandLineIsCheckedAsOptionsWere() throws {
