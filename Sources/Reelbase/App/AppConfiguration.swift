@@ -48,7 +48,7 @@ public struct AppConfiguration: Sendable {
     public static let settings: [Setting] = [
         .string("host", \.host, help: "Address to listen on"),
         .int("port", \.port, in: 0...65535, help: "Port to listen on"),
-        .choice("environment", \.environment, help: "development or production; production requires JWT_SECRET"),
+        .choice("environment", \.environment, help: "development or production; production requires JWT_SECRET and refuses unsafe settings (mock gateway, short secrets, low BCRYPT_COST, http Stripe)"),
         .databaseURL("database.url", \.databaseURL, help: "sqlite://PATH or postgres://user:pass@host:port/db"),
         .int(
             "database.pool.size", \.databasePoolSize, in: 1...1000, unset: "4 per core, at least 8",
@@ -85,7 +85,7 @@ public struct AppConfiguration: Sendable {
         try self.validate()
     }
 
-    /// Combinations of settings that cannot work together.
+    /// Combinations of settings that cannot work together, and what production refuses (API.md, Operations).
     public func validate() throws {
         if self.environment == .production && self.jwtSecret == nil {
             throw ConfigurationError("JWT_SECRET is required when ENVIRONMENT=production")
@@ -93,11 +93,30 @@ public struct AppConfiguration: Sendable {
         if let secret = self.jwtSecret, secret.utf8.count < 32 {
             throw ConfigurationError("JWT_SECRET must be at least 32 bytes long")
         }
+        if self.environment == .production {
+            try self.validateForProduction()
+        }
         if self.paymentGateway == .stripe && self.stripeSecretKey == nil {
             throw ConfigurationError("PAYMENT_GATEWAY=stripe requires STRIPE_SECRET_KEY")
         }
         if self.paymentGateway == .stripe && self.stripeWebhookSecret == nil {
             throw ConfigurationError("PAYMENT_GATEWAY=stripe requires STRIPE_WEBHOOK_SECRET")
+        }
+    }
+
+    /// Settings that are fine for development but unsafe with real users and money.
+    private func validateForProduction() throws {
+        if self.paymentGateway == .mock {
+            throw ConfigurationError("PAYMENT_GATEWAY=mock is refused when ENVIRONMENT=production: it accepts any tok_ token as paid")
+        }
+        if let key = self.serviceKey, key.utf8.count < 32 {
+            throw ConfigurationError("SERVICE_KEY must be at least 32 bytes long when ENVIRONMENT=production")
+        }
+        if self.bcryptCost < 10 {
+            throw ConfigurationError("BCRYPT_COST must be at least 10 when ENVIRONMENT=production, got \(self.bcryptCost)")
+        }
+        if self.stripeAPIBase.lowercased().hasPrefix("http://") {
+            throw ConfigurationError("STRIPE_API_BASE must be https:// when ENVIRONMENT=production, got '\(self.stripeAPIBase)'")
         }
     }
 

@@ -108,12 +108,37 @@ struct ConfigurationTests {
         let secret = "a,b-secret-that-is-long-enough-for-hs256"
         let configuration = try Self.serve(
             ["--jwt-secret", secret, "--log-level", "DEBUG", "--port", "1", "--port", "2"],
-            environment: ["ENVIRONMENT": "Production", "DATABASE_URL": "postgres://u:p@db:6543/reelbase"])
+            environment: ["ENVIRONMENT": "Production", "DATABASE_URL": "postgres://u:p@db:6543/reelbase"].merging(Self.safeStripe) { $1 })
         #expect(configuration.jwtSecret == secret)
         #expect(configuration.logLevel == .debug)
         #expect(configuration.environment == .production)
         #expect(configuration.port == 2)
         #expect(configuration.databaseURL == .postgres(host: "db", port: 6543, username: "u", password: "p", database: "reelbase"))
+    }
+
+    /// The Stripe settings production accepts.
+    static let safeStripe = ["PAYMENT_GATEWAY": "stripe", "STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"]
+
+    @Test func productionRefusesEachUnsafeSettingNamingIt() throws {
+        let production = ["ENVIRONMENT": "production", "JWT_SECRET": String(repeating: "j", count: 32)].merging(Self.safeStripe) { $1 }
+        let accepted = try Self.serve([], environment: production.merging(["SERVICE_KEY": String(repeating: "k", count: 32), "BCRYPT_COST": "10"]) { $1 })
+        #expect(accepted.environment == .production && accepted.paymentGateway == .stripe)
+
+        let cases: [([String: String], String)] = [
+            (["PAYMENT_GATEWAY": "mock"], "PAYMENT_GATEWAY=mock is refused when ENVIRONMENT=production: it accepts any tok_ token as paid"),
+            (["JWT_SECRET": String(repeating: "j", count: 31)], "JWT_SECRET must be at least 32 bytes long"),
+            (["SERVICE_KEY": String(repeating: "k", count: 31)], "SERVICE_KEY must be at least 32 bytes long when ENVIRONMENT=production"),
+            (["BCRYPT_COST": "9"], "BCRYPT_COST must be at least 10 when ENVIRONMENT=production, got 9"),
+            (["STRIPE_API_BASE": "http://api.stripe.com"],
+             "STRIPE_API_BASE must be https:// when ENVIRONMENT=production, got 'http://api.stripe.com'"),
+            (["STRIPE_WEBHOOK_SECRET": ""], "PAYMENT_GATEWAY=stripe requires STRIPE_WEBHOOK_SECRET"),
+        ]
+        for (change, expected) in cases {
+            #expect(Self.message { try Self.serve([], environment: production.merging(change) { $1 }) } == expected, "\(change)")
+        }
+        // Development accepts all of them: the mock gateway, a short service key, cost 4, a local http fake.
+        let development = ["SERVICE_KEY": "short", "BCRYPT_COST": "4", "STRIPE_API_BASE": "http://127.0.0.1:9"]
+        #expect(try Self.serve([], environment: development).paymentGateway == .mock)
     }
 
     @Test func adminEmailsStopsStartUpPointingToSetRole() async throws {
