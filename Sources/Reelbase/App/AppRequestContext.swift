@@ -8,6 +8,8 @@ public struct AppRequestContext: RequestContext {
     public var requestID: String = ""
     /// The signed-in user, set by ``BearerAuthMiddleware`` when a valid access token came with the request.
     public var userID: UUID?
+    /// The signed-in user's role as the database holds it now, read by ``BearerAuthMiddleware`` with the session.
+    public var role: UserRole?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -22,6 +24,16 @@ public struct AppRequestContext: RequestContext {
     /// The signed-in user, or `401` for routes that need one.
     public func requireUser() throws -> UUID {
         guard let userID else { throw Problem.unauthorized() }
+        return userID
+    }
+
+    /// The signed-in user, if their role includes `role` (an admin passes a moderator check); else `401` for no
+    /// token, `403` for too small a role. The role was read with the session, so this costs no query.
+    public func requireRole(_ role: UserRole) throws -> UUID {
+        let userID = try self.requireUser()
+        guard let current = self.role, current.includes(role) else {
+            throw Problem.forbidden("This needs the \(role.rawValue) role.")
+        }
         return userID
     }
 }

@@ -12,6 +12,8 @@ struct AppDependencies: Sendable {
     let ledger: CreditLedger
     let users: any UserStore
     let refreshTokens: any RefreshTokenStore
+    let sessions: any SessionStore
+    let roles: any RoleStore
     let catalog: CreditCatalog
     let gateway: any PaymentGateway
     let effects: EffectCatalog
@@ -89,6 +91,8 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         ledger: ledger,
         users: SQLUserStore(database: database),
         refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL),
+        sessions: SQLSessionStore(database: database),
+        roles: SQLRoleStore(database: database),
         catalog: catalog,
         gateway: gateway,
         effects: effects,
@@ -131,7 +135,7 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         store: StripeWebhookStore(database: dependencies.database, ledger: dependencies.ledger, catalog: dependencies.catalog)
     ).addRoutes(to: router.group("v1/payments"))
 
-    let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens))
+    let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens, sessions: dependencies.sessions))
     UserRoutes(users: dependencies.users).addRoutes(to: authenticated.group("users"))
     VideoRoutes(videos: dependencies.videos, users: dependencies.users, cursors: dependencies.cursors)
         .addRoutes(videos: authenticated.group("videos"), users: authenticated.group("users"))
@@ -144,11 +148,7 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         store: dependencies.credits,
         idempotency: dependencies.idempotency
     ).addRoutes(to: authenticated.group("credits"))
-    AdminRoutes(
-        credits: dependencies.credits,
-        users: dependencies.users,
-        adminEmails: dependencies.configuration.adminEmails
-    ).addRoutes(to: authenticated.group("admin"))
+    AdminRoutes(credits: dependencies.credits, roles: dependencies.roles).addRoutes(to: authenticated.group("admin"))
     EffectRoutes(
         catalog: dependencies.effects,
         jobs: dependencies.effectJobs,

@@ -70,7 +70,7 @@ struct AuthRoutes {
         case .invalid:
             throw Problem(.unauthorized, code: "invalid_refresh_token", detail: "The refresh token is invalid, expired or revoked.")
         case .reused:
-            context.logger.warning("refresh token reused; family revoked")
+            context.logger.warning("refresh token reused; family revoked, session ended")
             throw Problem(
                 .unauthorized,
                 code: "refresh_token_reused",
@@ -85,11 +85,12 @@ struct AuthRoutes {
         return .noContent
     }
 
-    private func answer(user: UserRecord, refreshToken: String) async throws -> AuthResponse {
+    /// The tokens of a session: the access token names the refresh token's family as its session.
+    private func answer(user: UserRecord, refreshToken: IssuedRefreshToken) async throws -> AuthResponse {
         AuthResponse(
             user: user.profile,
-            accessToken: try await self.tokens.accessToken(for: user.id),
-            refreshToken: refreshToken,
+            accessToken: try await self.tokens.accessToken(for: user.id, session: refreshToken.sessionID),
+            refreshToken: refreshToken.token,
             expiresIn: self.tokens.accessTokenTTL
         )
     }

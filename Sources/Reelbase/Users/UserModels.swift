@@ -14,10 +14,11 @@ struct UserRecord: Sendable, Decodable {
     var followingCount: Int
     var videoCount: Int
     var credits: Int
+    var role: UserRole
     var createdAt: Date
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, email, username, bio, credits
+        case id, email, username, bio, credits, role
         case displayName = "display_name"
         case avatarURL = "avatar_url"
         case followerCount = "follower_count"
@@ -86,14 +87,30 @@ struct CurrentUser: ResponseEncodable, Sendable {
     var profile: UserProfile
     var email: String
     var credits: Int
+    var role: UserRole
 
-    enum CodingKeys: String, CodingKey { case email, credits }
+    enum CodingKeys: String, CodingKey { case email, credits, role }
 
     func encode(to encoder: any Encoder) throws {
         try self.profile.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(self.email, forKey: .email)
         try container.encode(self.credits, forKey: .credits)
+        try container.encode(self.role, forKey: .role)
+    }
+}
+
+/// A profile with its role: what a role change answers.
+struct UserWithRole: ResponseEncodable, Sendable {
+    var profile: UserProfile
+    var role: UserRole
+
+    enum CodingKeys: String, CodingKey { case role }
+
+    func encode(to encoder: any Encoder) throws {
+        try self.profile.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.role, forKey: .role)
     }
 }
 

@@ -15,7 +15,7 @@ struct WorkerEndToEndTests {
             let configuration = try TestApp.configuration(databaseURL: url, settings: [:])
             let app = try await buildApplication(configuration: configuration, logger: TestApp.logger)
             try await app.test(.live) { raw in
-                let client = TestClient(client: raw)
+                let client = TestClient(client: raw, databaseURL: url)
                 let port = try #require(raw.port)
                 try await DatabaseConnector.withDatabase(try DatabaseURL(url), logger: TestApp.logger) { db in
                     let admin = try await client.registerAdmin()

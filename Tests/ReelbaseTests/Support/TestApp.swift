@@ -45,7 +45,6 @@ enum TestApp {
         "jwt.secret": "test-secret-that-is-long-enough-for-hs256",
         "bcrypt.cost": "4",
         "database.pool.size": "6",
-        "admin.emails": "admin@example.com",
         "service.key": "test-service-key",
     ]
 
@@ -79,7 +78,7 @@ enum TestApp {
             let configuration = try configuration(databaseURL: url, settings: settings)
             let app = try await buildApplication(configuration: configuration, logger: logger, statementObserver: statements?.observer)
             return try await app.test(.router) { client in
-                try await body(TestClient(client: client))
+                try await body(TestClient(client: client, databaseURL: url))
             }
         }
     }
