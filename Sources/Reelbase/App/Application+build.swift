@@ -22,6 +22,7 @@ struct AppDependencies: Sendable {
     let likes: any LikeStore
     let follows: any FollowStore
     let cursors: FeedCursor.Codec
+    let rateLimits: RateLimiter
     /// Clients the dependencies hold open (the Stripe gateway's HTTP client), shut down after the server drains.
     let services: [any Service]
 }
@@ -99,6 +100,8 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         likes: SQLLikeStore(database: database),
         follows: SQLFollowStore(database: database),
         cursors: FeedCursor.Codec(secret: secret),
+        rateLimits: RateLimiter(
+            store: RateLimitStore(database: database), limits: configuration.rateLimits, proxies: configuration.trustedProxies),
         services: gatewayServices
     )
 }
@@ -124,7 +127,8 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         tokens: dependencies.tokens,
         passwords: dependencies.passwords,
         ledger: dependencies.ledger,
-        signupBonusCredits: dependencies.configuration.signupBonusCredits
+        signupBonusCredits: dependencies.configuration.signupBonusCredits,
+        limits: dependencies.rateLimits
     ).addRoutes(to: router.group("v1/auth"))
     StripeWebhookRoutes(
         signature: dependencies.configuration.stripeWebhookSecret.map(StripeSignature.init(secret:)),
