@@ -53,7 +53,10 @@ public func buildApplication(
     )
     app.addServices(
         databaseService,
-        EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger)
+        EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger),
+        Housekeeping(
+            idempotency: dependencies.idempotency, refreshTokens: dependencies.refreshTokens,
+            rateLimits: dependencies.rateLimits.store, logger: logger)
     )
     app.addServices(dependencies.services)
     app.beforeServerStarts {

@@ -19,6 +19,8 @@ protocol RefreshTokenStore: Sendable {
     func rotate(_ token: String) async throws -> RefreshOutcome
     /// Revokes the family of `token`; unknown tokens are ignored.
     func revokeFamily(of token: String) async throws
+    /// Deletes tokens that expired before `cutoff` (housekeeping).
+    func prune(expiredBefore cutoff: Date) async throws
 }
 
 struct SQLRefreshTokenStore: RefreshTokenStore {
@@ -98,5 +100,9 @@ struct SQLRefreshTokenStore: RefreshTokenStore {
                 (SELECT family_id FROM refresh_tokens WHERE token_hash = \(bind: TokenIssuer.hash(refreshToken: token)))
             """
         ).run()
+    }
+
+    func prune(expiredBefore cutoff: Date) async throws {
+        try await self.database.sql.raw("DELETE FROM refresh_tokens WHERE expires_at < \(bind: cutoff)").run()
     }
 }
