@@ -21,7 +21,7 @@ command -v schemathesis >/dev/null || python3 -m pip install -q 'schemathesis>=4
 
 port=$((18100 + RANDOM % 800))
 log=$(mktemp /tmp/reelbase-schemathesis.XXXXXX.log)
-DATABASE_URL="$database_url" PORT=$port SERVICE_KEY=schemathesis-service-key \
+DATABASE_URL="$database_url" PORT=$port SERVICE_KEY=schemathesis-service-key RATE_LIMITS=off \
   JWT_SECRET=schemathesis-secret-long-enough-for-hs256 BCRYPT_COST=4 LOG_LEVEL=warning "$bin" serve >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT

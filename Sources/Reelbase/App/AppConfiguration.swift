@@ -40,6 +40,8 @@ public struct AppConfiguration: Sendable {
     public var logLevel = Logger.Level.info
     /// bcrypt work factor: 12 costs ~0.25 s of one core per hash here; tests lower it to bcrypt's minimum, 4.
     public var bcryptCost = 12
+    var rateLimits = RateLimits.defaults
+    var trustedProxies = TrustedProxies.none
 
     public init() {}
 
@@ -74,6 +76,12 @@ public struct AppConfiguration: Sendable {
         .string("effects.file", \.effectsFile, help: "JSON file replacing the built-in effects"),
         .choice("log.level", \.logLevel, help: "trace, debug, info, notice, warning, error or critical"),
         .int("bcrypt.cost", \.bcryptCost, in: 4...31, help: "bcrypt work factor for password hashes"),
+        .parsed(
+            "rate.limits", \.rateLimits, parse: RateLimits.init(parsing:),
+            help: "Abuse limits: off, or NAME=COUNT/WINDOW overrides (units s m h d); unlisted names keep their defaults"),
+        .parsed(
+            "trusted.proxies", \.trustedProxies, parse: TrustedProxies.init(parsing:),
+            help: "Comma-separated addresses/CIDRs of proxies whose X-Forwarded-For is believed"),
     ]
 
     /// Reads and checks every setting; the first unusable one stops start-up with a message naming it.
@@ -217,6 +225,23 @@ extension AppConfiguration {
                         throw ConfigurationError("\(environmentVariable(key)) is no longer supported: \(reason)")
                     }
                 })
+        }
+
+        /// A value with a syntax of its own: `parse` throws a ``SettingSyntaxError`` saying what is wrong, and the message
+        /// puts the variable's name in front (`RATE_LIMITS has a malformed entry …`).
+        static func parsed<Value: CustomStringConvertible & Sendable>(
+            _ key: String, _ property: WritableKeyPath<AppConfiguration, Value> & Sendable,
+            parse: @escaping @Sendable (String) throws -> Value, help: String
+        ) -> Setting {
+            make(key, property, type: .string, help: help, notes: [defaultNote(property, \.description)]) { reader in
+                try reader.text(key, isSecret: false).map { text in
+                    do {
+                        return try parse(text)
+                    } catch {
+                        throw ConfigurationError("\(environmentVariable(key)) \(error)")
+                    }
+                }
+            }
         }
     }
 }

@@ -24,6 +24,7 @@ struct AppDependencies: Sendable {
     let likes: any LikeStore
     let follows: any FollowStore
     let cursors: FeedCursor.Codec
+    let rateLimits: RateLimiter
     /// Clients the dependencies hold open (the Stripe gateway's HTTP client), shut down after the server drains.
     let services: [any Service]
 }
@@ -54,7 +55,10 @@ public func buildApplication(
     )
     app.addServices(
         databaseService,
-        EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger)
+        EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger),
+        Housekeeping(
+            idempotency: dependencies.idempotency, refreshTokens: dependencies.refreshTokens,
+            rateLimits: dependencies.rateLimits.store, logger: logger)
     )
     app.addServices(dependencies.services)
     app.beforeServerStarts {
@@ -103,6 +107,8 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         likes: SQLLikeStore(database: database),
         follows: SQLFollowStore(database: database),
         cursors: FeedCursor.Codec(secret: secret),
+        rateLimits: RateLimiter(
+            store: RateLimitStore(database: database), limits: configuration.rateLimits, proxies: configuration.trustedProxies),
         services: gatewayServices
     )
 }
@@ -128,7 +134,8 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         tokens: dependencies.tokens,
         passwords: dependencies.passwords,
         ledger: dependencies.ledger,
-        signupBonusCredits: dependencies.configuration.signupBonusCredits
+        signupBonusCredits: dependencies.configuration.signupBonusCredits,
+        limits: dependencies.rateLimits
     ).addRoutes(to: router.group("v1/auth"))
     StripeWebhookRoutes(
         signature: dependencies.configuration.stripeWebhookSecret.map(StripeSignature.init(secret:)),

@@ -27,6 +27,8 @@ protocol RefreshTokenStore: Sendable {
     func rotate(_ token: String) async throws -> RefreshOutcome
     /// Revokes the family of `token` and ends its session; unknown tokens are ignored.
     func revokeFamily(of token: String) async throws
+    /// Deletes tokens that expired before `cutoff` (housekeeping).
+    func prune(expiredBefore cutoff: Date) async throws
 }
 
 struct SQLRefreshTokenStore: RefreshTokenStore {
@@ -118,5 +120,9 @@ struct SQLRefreshTokenStore: RefreshTokenStore {
             "UPDATE refresh_tokens SET revoked_at = \(now) WHERE family_id = \(bind: familyID) AND revoked_at IS NULL"
         ).run()
         try await connection.raw("UPDATE sessions SET revoked_at = \(now) WHERE id = \(bind: familyID) AND revoked_at IS NULL").run()
+    }
+
+    func prune(expiredBefore cutoff: Date) async throws {
+        try await self.database.sql.raw("DELETE FROM refresh_tokens WHERE expires_at < \(bind: cutoff)").run()
     }
 }

@@ -46,6 +46,9 @@ enum TestApp {
         "bcrypt.cost": "4",
         "database.pool.size": "6",
         "service.key": "test-service-key",
+        // API.md's limits, except registrations: in `.router` mode every request comes from the one address `unknown`,
+        // and a case may register more users than register_ip's 20 (a suite that tests a limit sets its own).
+        "rate.limits": "register_ip=1000/1h",
     ]
 
     /// The configuration `reelbase serve` would build from these settings as flags or environment variables: the same
