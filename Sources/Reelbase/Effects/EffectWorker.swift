@@ -65,8 +65,9 @@ struct EffectWorker: Service {
         }
     }
 
-    /// The command's environment: the worker's own, less the service key (the renderer runs code the server's
-    /// operators did not write, and needs no access to the internal endpoints), plus the job.
+    /// The command's environment: the worker's own, less `SERVICE_KEY` and any variable holding the key (the renderer
+    /// needs no access to the internal endpoints, and what is in its environment reaches its logs, crash reports and
+    /// child processes), plus the job.
     static func environment(for job: ClaimedJob, inherited: [String: String], serviceKey: String) -> [String: String] {
         inherited.filter { name, value in name != "SERVICE_KEY" && value != serviceKey }.merging(
             ["JOB_ID": job.id.lowercased, "EFFECT_ID": job.view.effectID, "VIDEO_URL": job.view.videoURL ?? ""],
