@@ -56,7 +56,7 @@ struct AdminRoutes {
         var validator = Validator()
         validator.check((1...1_000_000).contains(body.credits), "credits", "Must be an integer from 1 to 1000000.")
         let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        validator.check((1...500).contains(reason.count), "reason", "Must be 1 to 500 characters.")
+        validator.checkLength(reason, 1...500, "reason", "Must be 1 to 500 characters.")
         try validator.validate()
 
         let movement = CreditLedger.Movement(

@@ -143,8 +143,9 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
     ).addRoutes(to: router.group("v1/payments"))
 
     let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens, sessions: dependencies.sessions))
-    UserRoutes(users: dependencies.users).addRoutes(to: authenticated.group("users"))
-    VideoRoutes(videos: dependencies.videos, users: dependencies.users, cursors: dependencies.cursors)
+    let urls = URLRule(environment: dependencies.configuration.environment)
+    UserRoutes(users: dependencies.users, urls: urls).addRoutes(to: authenticated.group("users"))
+    VideoRoutes(videos: dependencies.videos, users: dependencies.users, cursors: dependencies.cursors, urls: urls)
         .addRoutes(videos: authenticated.group("videos"), users: authenticated.group("users"))
     LikeRoutes(likes: dependencies.likes).addRoutes(to: authenticated.group("likes"))
     FollowRoutes(follows: dependencies.follows, users: dependencies.users, cursors: dependencies.cursors)

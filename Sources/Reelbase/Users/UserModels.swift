@@ -138,29 +138,21 @@ struct UpdateProfileRequest: Decodable {
     }
 
     /// The change to store, or a `422` listing every invalid field.
-    func validated() throws -> ProfileChange {
+    func validated(urls: URLRule) throws -> ProfileChange {
         var validator = Validator()
         var displayName: FieldChange<String> = .keep
         if case .set(let name) = self.displayName {
-            validator.check(name.map { (1...100).contains($0.count) } ?? false, "display_name", "Must be 1 to 100 characters.")
+            validator.checkLength(name ?? "", 1...100, "display_name", "Must be 1 to 100 characters.")
             // `null` fails the check above, so only a name ever reaches the store.
             displayName = name.map(FieldChange.set) ?? .keep
         }
         if case .set(let bio?) = self.bio {
-            validator.check(bio.count <= 500, "bio", "Must be at most 500 characters.")
+            validator.checkLength(bio, 0...500, "bio", "Must be at most 500 characters.")
         }
         if case .set(let url?) = self.avatarURL {
-            validator.check(isHTTPURL(url), "avatar_url", "Must be an http(s) URL of at most 2048 characters.")
+            validator.checkURL(url, "avatar_url", rule: urls)
         }
         try validator.validate()
         return ProfileChange(displayName: displayName, bio: self.bio, avatarURL: self.avatarURL)
     }
-}
-
-/// An absolute `http` or `https` URL of reasonable length.
-func isHTTPURL(_ string: String) -> Bool {
-    guard string.count <= 2048, let url = URL(string: string), let scheme = url.scheme?.lowercased(),
-        scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
-    else { return false }
-    return true
 }

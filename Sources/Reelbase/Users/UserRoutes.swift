@@ -4,6 +4,7 @@ import Hummingbird
 /// `/v1/users`: the caller's own account and public profiles.
 struct UserRoutes {
     let users: any UserStore
+    let urls: URLRule
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("me", use: self.me)
@@ -19,7 +20,7 @@ struct UserRoutes {
 
     @Sendable func updateMe(_ request: Request, context: AppRequestContext) async throws -> UserProfile {
         let userID = try context.requireUser()
-        let change = try await request.decodeJSON(as: UpdateProfileRequest.self, context: context).validated()
+        let change = try await request.decodeJSON(as: UpdateProfileRequest.self, context: context).validated(urls: self.urls)
         guard let user = try await self.users.updateProfile(id: userID, change) else {
             throw Problem.unauthorized("The account no longer exists.")
         }

@@ -24,9 +24,10 @@ struct WorkerEndToEndTests {
                     let video = try await client.createVideo(user)
 
                     let good = try await client.createJob(user, video: video).decode(API.JobAccepted.self).jobId
+                    // The script fails if any variable of its environment holds the worker's --service-key.
                     try await Self.runWorker(
                         port: port,
-                        script: #"echo "rendering $EFFECT_ID for $JOB_ID from $VIDEO_URL"; echo "https://cdn.example.com/out/$JOB_ID.mp4""#)
+                        script: #"env | grep -q test-service-key && exit 9; echo "rendering $EFFECT_ID for $JOB_ID from $VIDEO_URL"; echo "https://cdn.example.com/out/$JOB_ID.mp4""#)
                     let done = try await client.get("/v1/effects/jobs/\(good)", token: user.accessToken).decode(API.Job.self)
                     #expect(done.status == "succeeded")
                     #expect(done.outputUrl == "https://cdn.example.com/out/\(good).mp4")
