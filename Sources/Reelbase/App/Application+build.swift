@@ -14,6 +14,7 @@ struct AppDependencies: Sendable {
     let refreshTokens: any RefreshTokenStore
     let catalog: CreditCatalog
     let gateway: any PaymentGateway
+    let payments: PaymentStore
     let effects: EffectCatalog
     let effectJobs: EffectJobStore
     let credits: any CreditStore
@@ -52,7 +53,9 @@ public func buildApplication(
     )
     app.addServices(
         databaseService,
-        EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger)
+        EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger),
+        PaymentReconciler(
+            payments: dependencies.payments, gateway: dependencies.gateway, after: .seconds(configuration.reconcileAfterSeconds), logger: logger)
     )
     app.addServices(dependencies.services)
     app.beforeServerStarts {
@@ -91,6 +94,7 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL),
         catalog: catalog,
         gateway: gateway,
+        payments: PaymentStore(database: database, ledger: ledger, catalog: catalog),
         effects: effects,
         effectJobs: EffectJobStore(database: database, ledger: ledger),
         credits: SQLCreditStore(database: database, ledger: ledger),
@@ -128,7 +132,7 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
     ).addRoutes(to: router.group("v1/auth"))
     StripeWebhookRoutes(
         signature: dependencies.configuration.stripeWebhookSecret.map(StripeSignature.init(secret:)),
-        store: StripeWebhookStore(database: dependencies.database, ledger: dependencies.ledger, catalog: dependencies.catalog)
+        store: StripeWebhookStore(database: dependencies.database, payments: dependencies.payments)
     ).addRoutes(to: router.group("v1/payments"))
 
     let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens))
@@ -140,7 +144,7 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         .addRoutes(follows: authenticated.group("follows"), users: authenticated.group("users"))
     CreditRoutes(
         catalog: dependencies.catalog,
-        purchases: CreditPurchases(database: dependencies.database, ledger: dependencies.ledger, gateway: dependencies.gateway),
+        purchases: CreditPurchases(payments: dependencies.payments, gateway: dependencies.gateway),
         store: dependencies.credits,
         idempotency: dependencies.idempotency
     ).addRoutes(to: authenticated.group("credits"))

@@ -19,6 +19,7 @@ struct Migrator {
         .creditLedger,
         .effectJobs,
         .stripePayments,
+        .paymentsSettle,
     ]
 
     let database: Database
