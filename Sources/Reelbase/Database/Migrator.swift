@@ -19,7 +19,9 @@ struct Migrator {
         .creditLedger,
         .effectJobs,
         .stripePayments,
+        .rateLimits,
         .paymentsSettle,
+        .rolesAndSessions,
     ]
 
     let database: Database
