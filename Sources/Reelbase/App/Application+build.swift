@@ -61,7 +61,7 @@ public func buildApplication(
             payments: dependencies.payments, gateway: dependencies.gateway, after: .seconds(configuration.reconcileAfterSeconds), logger: logger),
         Housekeeping(
             idempotency: dependencies.idempotency, refreshTokens: dependencies.refreshTokens,
-            rateLimits: dependencies.rateLimits.store, logger: logger)
+            rateLimits: dependencies.rateLimits.store, payments: dependencies.payments, logger: logger)
     )
     app.addServices(dependencies.services)
     app.beforeServerStarts {

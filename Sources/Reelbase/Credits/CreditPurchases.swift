@@ -46,6 +46,8 @@ struct CreditPurchases: Sendable {
         return "reelbase_purchase_" + digest.hex
     }
 
+    static let expiredMessage = "This purchase did not complete within 24 hours; start a new one with a new Idempotency-Key."
+
     /// Records the payment, then takes the money. Throws ``PaymentGatewayError`` when the gateway could not be asked
     /// or refused the request; the payment stays `pending` for the reconciler unless the gateway said no for sure.
     func charge(_ purchase: Purchase, idempotencyKey: String?) async throws -> Charge {
@@ -64,11 +66,16 @@ struct CreditPurchases: Sendable {
             // A retry of a purchase the reconciler or a webhook credited meanwhile: nothing to ask the gateway.
             return Charge(request: request, outcome: .succeeded(paymentID: gatewayPaymentID))
         }
+        if Date().timeIntervalSince(payment.createdAt) >= PaymentReconciler.giveUpAfter {
+            // A retry of a purchase left unsettled for a day: Stripe has forgotten the key, so the same create could
+            // charge a second time. It ends failed (the reconciler would fail it too); a webhook still credits it.
+            return Charge(request: request, outcome: .declined(paymentID: payment.gatewayPaymentID, message: Self.expiredMessage))
+        }
         do {
             return Charge(request: request, outcome: try await self.gateway.charge(request))
         } catch PaymentGatewayError.invalidPaymentToken {
             // The gateway refused the token itself: nothing was charged. Should this write fail, the reconciler
-            // sends the charge again, gets the same refusal, and fails the payment after 24 h.
+            // sends the charge again, gets the same refusal, and fails the payment then.
             try? await self.payments.fail(payment.id, gatewayPaymentID: nil)
             throw PaymentGatewayError.invalidPaymentToken
         } catch let error as PaymentGatewayError {

@@ -19,10 +19,8 @@ struct PaymentReconciler: Service {
     static let batchSize = 20
     /// A payment still pending at this age fails (API.md: a `requires_action` intent fails after 24 h). One whose
     /// intent id was never learned fails without being sent again: Stripe forgets idempotency keys after 24 h, so
-    /// the identical create could then charge a second time.
+    /// the identical create could then charge a second time (a client's retry is not sent either, ``CreditPurchases``).
     static let giveUpAfter: TimeInterval = 86_400
-    /// Events about no known payment are kept this long (API.md).
-    static let unknownEventRetention: TimeInterval = 7 * 86_400
     /// The longest wait between two lookups of one payment that stays pending.
     static let longestRetry: TimeInterval = 3_600
 
@@ -30,22 +28,13 @@ struct PaymentReconciler: Service {
     var interval: Duration { min(.seconds(30), self.after / 2) }
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            // Waiting first lets the server's migrations run before the first pass.
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-            guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
-            do {
-                try await self.pass()
-            } catch {
-                self.logger.warning("payment reconciliation failed", metadata: ["error": .string(String(reflecting: error))])
-            }
-        }
+        await runPeriodically(every: self.interval, logger: self.logger, failure: "payment reconciliation failed") { try await self.pass() }
     }
 
     /// One pass over every payment due at `now`; returns how many it settled.
     @discardableResult
     func pass(now: Date = Date()) async throws -> Int {
-        try await self.payments.pruneUnknownPaymentEvents(receivedBefore: now.addingTimeInterval(-Self.unknownEventRetention))
+        try await self.payments.applyStrandedEvents(logger: self.logger)
         let after = self.after / .seconds(1)
         var settled = 0
         while true {
@@ -82,6 +71,9 @@ struct PaymentReconciler: Service {
         var outcome: ChargeOutcome
         do {
             outcome = try await self.gateway.lookUp(payment.recorded(catalog: self.payments.catalog))
+        } catch PaymentGatewayError.invalidPaymentToken {
+            // The resent create was refused for its token, as the first was: nothing was charged, nothing will be.
+            outcome = .declined(paymentID: nil, message: "The payment method was refused.")
         } catch {
             metadata["error"] = .string(String(reflecting: error))
             self.logger.warning("payment lookup failed; trying again later", metadata: metadata)

@@ -314,6 +314,33 @@ struct PaymentStore: Sendable {
         }
     }
 
+    /// Applies the refunds still waiting for a payment that is credited, one transaction per payment; returns how
+    /// many payments it caught up.
+    ///
+    /// Only a refund that named nothing but its intent can be left so: on PostgreSQL, one arriving while the
+    /// transaction that credits its payment (and first records the intent's id) is running finds no payment, and is
+    /// kept after that transaction looked for waiting events. A refund naming its payment waits for the payment's row
+    /// lock instead, and SQLite runs one write transaction at a time.
+    @discardableResult
+    func applyStrandedEvents(logger: Logger) async throws -> Int {
+        let stranded = try await self.database.sql.raw(
+            """
+            SELECT DISTINCT p.id FROM webhook_events e JOIN payments p ON p.gateway_payment_id = e.intent_id
+            WHERE e.payload IS NOT NULL AND e.payment_id IS NULL AND p.credited_transaction_id IS NOT NULL
+            """
+        ).all(decodingColumn: "id", as: UUID.self)
+        for paymentID in stranded {
+            try await self.database.transaction { connection in
+                let payment = try await connection.raw(
+                    "SELECT \(Row.columns) FROM payments WHERE id = \(bind: paymentID)\(self.database.dialect.forUpdate)"
+                ).first(decoding: Row.self)
+                if let payment { try await self.applyWaitingEvents(of: payment, on: connection, logger: logger) }
+            }
+            logger.notice("waiting refund applied to a credited payment", metadata: ["payment_id": .string(paymentID.lowercased)])
+        }
+        return stranded.count
+    }
+
     /// Keeps an event until its payment is credited: against `paymentID`, or against no payment (then under its
     /// intent id, pruned with the other events about unknown payments).
     func keepWaiting(eventID: String, payload: String, paymentID: UUID?, on connection: any SQLDatabase) async throws {
@@ -328,7 +355,7 @@ struct PaymentStore: Sendable {
     }
 
     /// Deletes events about no known payment received before `cutoff` (API.md keeps them 7 days). Their ids go too:
-    /// Stripe stops redelivering an event after 3 days.
+    /// Stripe stops redelivering an event after 3 days. ``Housekeeping`` calls it.
     @discardableResult
     func pruneUnknownPaymentEvents(receivedBefore cutoff: Date) async throws -> Int {
         try await self.database.transaction { connection in

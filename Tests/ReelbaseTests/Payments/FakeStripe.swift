@@ -6,6 +6,8 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
+@testable import Reelbase
+
 /// A stand-in for Stripe's `POST /v1/payment_intents` and `GET /v1/payment_intents/{id}`, served on 127.0.0.1 at a
 /// free port for one test.
 ///
@@ -175,6 +177,15 @@ struct FakeStripe: Sendable {
         }
     }
 
+    /// Runs `body` with a fake listening and the app, with a handle on its database, pointed at it.
+    static func runWithApp(
+        _ database: TestDatabase, _ body: @escaping @Sendable (FakeStripe, TestClient, Reelbase.Database) async throws -> Void
+    ) async throws {
+        try await Self.run { fake in
+            try await TestApp.runWithDatabase(database, settings: fake.settings) { client, db in try await body(fake, client, db) }
+        }
+    }
+
     private static func json(_ status: Int, _ body: String) -> Response {
         Response(
             status: HTTPResponse.Status(code: status),
@@ -201,8 +212,14 @@ struct FakeStripe: Sendable {
         return String(decoding: (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
     }
 
-    static func intentEvent(_ type: String, intentID: String, id: String = "evt_\(UUID().uuidString.prefix(12))") -> String {
-        event(id: id, type: type, object: ["id": intentID, "object": "payment_intent", "status": type == "payment_intent.succeeded" ? "succeeded" : "requires_payment_method"])
+    /// A `payment_intent.*` event; `paymentID`, when given, is the intent's `metadata[payment_id]`.
+    static func intentEvent(_ type: String, intentID: String, paymentID: String? = nil, id: String = "evt_\(UUID().uuidString.prefix(12))") -> String {
+        event(
+            id: id, type: type,
+            object: [
+                "id": intentID, "object": "payment_intent", "status": type == "payment_intent.succeeded" ? "succeeded" : "requires_payment_method",
+                "metadata": paymentID.map { ["payment_id": $0] } ?? [String: String](),
+            ])
     }
 
     /// A `charge.refunded` event; `paymentID`, when given, is the charge's `metadata[payment_id]`.

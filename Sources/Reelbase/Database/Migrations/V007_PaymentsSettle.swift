@@ -11,7 +11,14 @@ extension Migration {
             "ALTER TABLE payments ADD COLUMN next_reconcile_at \(unsafeRaw: d.timestampType)",
             // One payment per gateway key: a retried purchase finds the row its first attempt recorded.
             "CREATE UNIQUE INDEX payments_gateway_idempotency_key ON payments (gateway_idempotency_key)",
-            "CREATE INDEX payments_pending ON payments (created_at) WHERE status = 'pending'",
+            "CREATE INDEX payments_pending ON payments (created_at) WHERE status = \(literal: PaymentStatus.pending.rawValue)",
+            // One purchase row per gateway payment, whoever credits it (the purchase, a webhook, the reconciler): the
+            // status claim lets one through, and should it ever let a second, the database refuses it.
+            """
+            CREATE UNIQUE INDEX credit_transactions_purchase_payment
+                ON credit_transactions (\(d.jsonText("extra_data", "gateway")), \(d.jsonText("extra_data", "gateway_payment_id")))
+                WHERE transaction_type = \(literal: CreditLedger.TransactionType.purchase.rawValue)
+            """,
             // The payment an event concerns (NULL: none known; such events are kept 7 days), its PaymentIntent, and
             // the payload of an event that must wait for its payment to be credited (NULL once applied).
             "ALTER TABLE webhook_events ADD COLUMN payment_id \(unsafeRaw: d.uuidType) REFERENCES payments (id)",
