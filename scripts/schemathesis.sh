@@ -4,7 +4,8 @@
 #
 #   scripts/schemathesis.sh DATABASE_URL      (expects the debug build: swift build)
 #
-# User operations run with a signed-in admin's token; the workers' operations with the service key.
+# User operations run with a signed-in admin's token (registered, then appointed with `reelbase users set-role`
+# as an operator would); the workers' operations with the service key.
 # Not checked: `positive_data_acceptance` (whether every body the schemas allow is accepted): the schemas
 # describe types and ranges but not every rule (email shape, cursors issued by this server), so those 422s
 # are the API working as documented in prose.
@@ -20,7 +21,7 @@ command -v schemathesis >/dev/null || python3 -m pip install -q 'schemathesis>=4
 
 port=$((18100 + RANDOM % 800))
 log=$(mktemp /tmp/reelbase-schemathesis.XXXXXX.log)
-DATABASE_URL="$database_url" PORT=$port SERVICE_KEY=schemathesis-service-key ADMIN_EMAILS=admin@example.com \
+DATABASE_URL="$database_url" PORT=$port SERVICE_KEY=schemathesis-service-key RATE_LIMITS=off \
   JWT_SECRET=schemathesis-secret-long-enough-for-hs256 BCRYPT_COST=4 LOG_LEVEL=warning "$bin" serve >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
@@ -30,6 +31,8 @@ curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$log" >&2; echo "s
 token=$(curl -sf -X POST "http://127.0.0.1:$port/v1/auth/register" -H 'Content-Type: application/json' \
   -d '{"email":"admin@example.com","password":"schemathesis","username":"admin"}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+# Against the same database while the server runs; roles are read per request, so the token is an admin's from now on.
+DATABASE_URL="$database_url" LOG_LEVEL=warning "$bin" users set-role --email admin@example.com --role admin
 
 common=(--checks all --exclude-checks positive_data_acceptance --max-examples "$examples" --seed "$seed" --workers 2)
 echo "schemathesis on $database_url (seed $seed)"

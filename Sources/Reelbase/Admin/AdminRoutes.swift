@@ -1,11 +1,14 @@
 import Foundation
 import Hummingbird
 
-/// `/v1/admin`: credit grants and the ledger audit, for the emails listed in `ADMIN_EMAILS`.
+/// `/v1/admin`: credit grants, the ledger audit and role changes, for admins (the role in the database).
 struct AdminRoutes {
     let credits: any CreditStore
-    let users: any UserStore
-    let adminEmails: Set<String>
+    let roles: any RoleStore
+
+    struct RoleRequest: Decodable {
+        var role: String
+    }
 
     struct GrantRequest: Decodable {
         var userID: UUID
@@ -44,36 +47,51 @@ struct AdminRoutes {
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("credits/grants", use: self.grant)
         group.get("credits/audit", use: self.audit)
+        group.put("users/:user_id/role", use: self.setRole)
     }
 
     @Sendable func grant(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<GrantResponse> {
-        let adminID = try await self.requireAdmin(context)
+        let adminID = try context.requireRole(.admin)
         let body = try await request.decodeJSON(as: GrantRequest.self, context: context)
         var validator = Validator()
         validator.check((1...1_000_000).contains(body.credits), "credits", "Must be an integer from 1 to 1000000.")
         let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        validator.check((1...500).contains(reason.count), "reason", "Must be 1 to 500 characters.")
+        validator.checkLength(reason, 1...500, "reason", "Must be 1 to 500 characters.")
         try validator.validate()
 
         let movement = CreditLedger.Movement(
             userID: body.userID, type: .bonus, credits: body.credits, description: reason,
             extraData: ["granted_by": adminID.lowercased])
-        let row = try await self.credits.grant(movement)
+        let row = try await self.credits.grant(movement, by: adminID)
         context.logger.notice("credits granted", metadata: ["to": .string(body.userID.lowercased), "credits": "\(body.credits)"])
         return EditedResponse(status: .created, response: GrantResponse(userID: body.userID.lowercased, row: row))
     }
 
     @Sendable func audit(_ request: Request, context: AppRequestContext) async throws -> AuditResponse {
-        _ = try await self.requireAdmin(context)
+        _ = try context.requireRole(.admin)
         let (checked, mismatches) = try await self.credits.audit()
         return AuditResponse(usersChecked: checked, mismatches: mismatches)
     }
 
-    private func requireAdmin(_ context: AppRequestContext) async throws -> UUID {
-        let userID = try context.requireUser()
-        guard let user = try await self.users.find(id: userID), self.adminEmails.contains(user.email) else {
-            throw Problem.forbidden("Only administrators may do this.")
+    @Sendable func setRole(_ request: Request, context: AppRequestContext) async throws -> UserWithRole {
+        let adminID = try context.requireRole(.admin)
+        let userID = try context.parameters.uuid("user_id", resource: "User")
+        let body = try await request.decodeJSON(as: RoleRequest.self, context: context)
+        guard let role = UserRole(rawValue: body.role) else {
+            throw Problem.validation(field: "role", "Must be one of \(UserRole.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
-        return userID
+        let user = try await self.roles.setRole(role, of: .id(userID), by: adminID)
+        context.logger.notice("role set", metadata: ["target": .string(userID.lowercased), "role": .string(role.rawValue)])
+        return UserWithRole(profile: user.profile, role: user.role)
+    }
+}
+
+extension RoleChangeError: ProblemConvertible {
+    var problem: Problem {
+        switch self {
+        case .unknownUser: Problem.notFound("User")
+        case .lastAdmin:
+            Problem(.conflict, code: "last_admin", detail: "This is the last admin; appoint another admin before changing this role.")
+        }
     }
 }

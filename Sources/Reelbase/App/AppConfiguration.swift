@@ -36,7 +36,6 @@ public struct AppConfiguration: Sendable {
     public var accessTokenTTL = 900
     public var refreshTokenTTL = 2_592_000
     public var signupBonusCredits = 0
-    public var adminEmails: Set<String> = []
     public var serviceKey: String?
     public var paymentGateway = PaymentGatewayKind.mock
     public var stripeSecretKey: String?
@@ -48,6 +47,8 @@ public struct AppConfiguration: Sendable {
     public var logLevel = Logger.Level.info
     /// bcrypt work factor: 12 costs ~0.25 s of one core per hash here; tests lower it to bcrypt's minimum, 4.
     public var bcryptCost = 12
+    var rateLimits = RateLimits.defaults
+    var trustedProxies = TrustedProxies.none
 
     public init() {}
 
@@ -63,7 +64,7 @@ public struct AppConfiguration: Sendable {
             "request.body.timeout", \.requestBodyTimeout, in: 1...3600,
             help: "Seconds a request body may take to arrive before the request is answered 408 and the connection closed"),
         .int("idle.timeout", \.idleTimeout, in: 1...86_400, help: "Seconds an idle keep-alive connection is kept open"),
-        .choice("environment", \.environment, help: "development or production; production requires JWT_SECRET"),
+        .choice("environment", \.environment, help: "development or production; production requires JWT_SECRET and refuses unsafe settings (mock gateway, short secrets, low BCRYPT_COST, http Stripe)"),
         .databaseURL("database.url", \.databaseURL, help: "sqlite://PATH or postgres://user:pass@host:port/db"),
         .int(
             "database.pool.size", \.databasePoolSize, in: 1...1000, unset: "4 per core, at least 8",
@@ -72,7 +73,9 @@ public struct AppConfiguration: Sendable {
         .int("access.token.ttl", \.accessTokenTTL, in: 1...86_400 * 7, help: "Access-token lifetime in seconds"),
         .int("refresh.token.ttl", \.refreshTokenTTL, in: 60...86_400 * 365, help: "Refresh-token lifetime in seconds"),
         .int("signup.bonus.credits", \.signupBonusCredits, in: 0...1_000_000, help: "Credits granted as a bonus row at registration"),
-        .emails("admin.emails", \.adminEmails, help: "Comma-separated emails of admins"),
+        .retired(
+            "admin.emails",
+            because: "roles live in the database: remove it and appoint admins with `reelbase users set-role --email E --role admin`"),
         .string(
             "service.key", \.serviceKey, secret: true, unset: "unset: internal endpoints answer 401",
             help: "Bearer key of the effect workers"),
@@ -87,6 +90,12 @@ public struct AppConfiguration: Sendable {
         .string("effects.file", \.effectsFile, help: "JSON file replacing the built-in effects"),
         .choice("log.level", \.logLevel, help: "trace, debug, info, notice, warning, error or critical"),
         .int("bcrypt.cost", \.bcryptCost, in: 4...31, help: "bcrypt work factor for password hashes"),
+        .parsed(
+            "rate.limits", \.rateLimits, parse: RateLimits.init(parsing:),
+            help: "Abuse limits: off, or NAME=COUNT/WINDOW overrides (units s m h d); unlisted names keep their defaults"),
+        .parsed(
+            "trusted.proxies", \.trustedProxies, parse: TrustedProxies.init(parsing:),
+            help: "Comma-separated addresses/CIDRs of proxies whose X-Forwarded-For is believed"),
     ]
 
     /// Reads and checks every setting; the first unusable one stops start-up with a message naming it.
@@ -98,13 +107,16 @@ public struct AppConfiguration: Sendable {
         try self.validate()
     }
 
-    /// Combinations of settings that cannot work together.
+    /// Combinations of settings that cannot work together, and what production refuses (API.md, Operations).
     public func validate() throws {
         if self.environment == .production && self.jwtSecret == nil {
             throw ConfigurationError("JWT_SECRET is required when ENVIRONMENT=production")
         }
         if let secret = self.jwtSecret, secret.utf8.count < 32 {
             throw ConfigurationError("JWT_SECRET must be at least 32 bytes long")
+        }
+        if self.environment == .production {
+            try self.validateForProduction()
         }
         if self.paymentGateway == .stripe && self.stripeSecretKey == nil {
             throw ConfigurationError("PAYMENT_GATEWAY=stripe requires STRIPE_SECRET_KEY")
@@ -114,9 +126,25 @@ public struct AppConfiguration: Sendable {
         }
     }
 
+    /// Settings that are fine for development but unsafe with real users and money.
+    private func validateForProduction() throws {
+        if self.paymentGateway == .mock {
+            throw ConfigurationError("PAYMENT_GATEWAY=mock is refused when ENVIRONMENT=production: it accepts any tok_ token as paid")
+        }
+        if let key = self.serviceKey, key.utf8.count < 32 {
+            throw ConfigurationError("SERVICE_KEY must be at least 32 bytes long when ENVIRONMENT=production")
+        }
+        if self.bcryptCost < 10 {
+            throw ConfigurationError("BCRYPT_COST must be at least 10 when ENVIRONMENT=production, got \(self.bcryptCost)")
+        }
+        if self.stripeAPIBase.lowercased().hasPrefix("http://") {
+            throw ConfigurationError("STRIPE_API_BASE must be https:// when ENVIRONMENT=production, got '\(self.stripeAPIBase)'")
+        }
+    }
+
     /// The settings that fill the given properties, in the order of ``settings`` (for commands that take only a few).
     public static func settings(for properties: [PartialKeyPath<AppConfiguration>]) -> [Setting] {
-        self.settings.filter { properties.contains($0.property) }
+        self.settings.filter { setting in setting.property.map { properties.contains($0) } ?? false }
     }
 }
 
@@ -128,7 +156,8 @@ extension AppConfiguration {
         public let help: String
         /// What a provider holds for it: in-memory values (the tests') must be of this type.
         public let type: ConfigType
-        let property: PartialKeyPath<AppConfiguration> & Sendable
+        /// `nil` for a retired setting, which fills nothing.
+        let property: (PartialKeyPath<AppConfiguration> & Sendable)?
         let read: @Sendable (ConfigReader, inout AppConfiguration) throws -> Void
 
         public var environmentVariable: String { Self.environmentVariable(self.key) }
@@ -200,14 +229,31 @@ extension AppConfiguration {
             }
         }
 
-        /// Emails compared as the app compares them: trimmed, lowercased, empty entries dropped.
-        static func emails(_ key: String, _ property: WritableKeyPath<AppConfiguration, Set<String>> & Sendable, help: String) -> Setting {
-            make(key, property, type: .stringArray, help: help, notes: ["default none"]) { reader in
-                let emails = try reader.typed(key, isSecret: false, { $0.stringArray(forKey: ConfigKey(key)) }) {
-                    ConfigurationError("\(environmentVariable(key)) must be a comma-separated list, got '\($0)'")
-                }
-                return emails.map { emails in
-                    Set(emails.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
+        /// A setting that is no longer read: still listed, so that `--help` says where it went, and refused when set
+        /// (empty counts as unset, as everywhere), so that nobody believes it still does something.
+        static func retired(_ key: String, because reason: String) -> Setting {
+            Setting(
+                key: key, help: "Gone: start-up with it set exits 78; \(reason).", type: .string, property: nil,
+                read: { reader, _ in
+                    if reader.text(key, isSecret: false) != nil {
+                        throw ConfigurationError("\(environmentVariable(key)) is no longer supported: \(reason)")
+                    }
+                })
+        }
+
+        /// A value with a syntax of its own: `parse` throws a ``SettingSyntaxError`` saying what is wrong, and the message
+        /// puts the variable's name in front (`RATE_LIMITS has a malformed entry …`).
+        static func parsed<Value: CustomStringConvertible & Sendable>(
+            _ key: String, _ property: WritableKeyPath<AppConfiguration, Value> & Sendable,
+            parse: @escaping @Sendable (String) throws -> Value, help: String
+        ) -> Setting {
+            make(key, property, type: .string, help: help, notes: [defaultNote(property, \.description)]) { reader in
+                try reader.text(key, isSecret: false).map { text in
+                    do {
+                        return try parse(text)
+                    } catch {
+                        throw ConfigurationError("\(environmentVariable(key)) \(error)")
+                    }
                 }
             }
         }

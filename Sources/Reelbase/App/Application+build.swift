@@ -12,6 +12,8 @@ struct AppDependencies: Sendable {
     let ledger: CreditLedger
     let users: any UserStore
     let refreshTokens: any RefreshTokenStore
+    let sessions: any SessionStore
+    let roles: any RoleStore
     let catalog: CreditCatalog
     let gateway: any PaymentGateway
     let effects: EffectCatalog
@@ -22,6 +24,7 @@ struct AppDependencies: Sendable {
     let likes: any LikeStore
     let follows: any FollowStore
     let cursors: FeedCursor.Codec
+    let rateLimits: RateLimiter
     /// Clients the dependencies hold open (the Stripe gateway's HTTP client), shut down after the server drains.
     let services: [any Service]
 }
@@ -53,7 +56,10 @@ public func buildApplication(
     )
     app.addServices(
         databaseService,
-        EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger)
+        EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger),
+        Housekeeping(
+            idempotency: dependencies.idempotency, refreshTokens: dependencies.refreshTokens,
+            rateLimits: dependencies.rateLimits.store, logger: logger)
     )
     app.addServices(dependencies.services)
     app.beforeServerStarts {
@@ -90,6 +96,8 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         ledger: ledger,
         users: SQLUserStore(database: database),
         refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL),
+        sessions: SQLSessionStore(database: database),
+        roles: SQLRoleStore(database: database),
         catalog: catalog,
         gateway: gateway,
         effects: effects,
@@ -100,6 +108,8 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         likes: SQLLikeStore(database: database),
         follows: SQLFollowStore(database: database),
         cursors: FeedCursor.Codec(secret: secret),
+        rateLimits: RateLimiter(
+            store: RateLimitStore(database: database), limits: configuration.rateLimits, proxies: configuration.trustedProxies),
         services: gatewayServices
     )
 }
@@ -125,16 +135,18 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         tokens: dependencies.tokens,
         passwords: dependencies.passwords,
         ledger: dependencies.ledger,
-        signupBonusCredits: dependencies.configuration.signupBonusCredits
+        signupBonusCredits: dependencies.configuration.signupBonusCredits,
+        limits: dependencies.rateLimits
     ).addRoutes(to: router.group("v1/auth"))
     StripeWebhookRoutes(
         signature: dependencies.configuration.stripeWebhookSecret.map(StripeSignature.init(secret:)),
         store: StripeWebhookStore(database: dependencies.database, ledger: dependencies.ledger, catalog: dependencies.catalog)
     ).addRoutes(to: router.group("v1/payments"))
 
-    let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens))
-    UserRoutes(users: dependencies.users).addRoutes(to: authenticated.group("users"))
-    VideoRoutes(videos: dependencies.videos, users: dependencies.users, cursors: dependencies.cursors)
+    let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens, sessions: dependencies.sessions))
+    let urls = URLRule(environment: dependencies.configuration.environment)
+    UserRoutes(users: dependencies.users, urls: urls).addRoutes(to: authenticated.group("users"))
+    VideoRoutes(videos: dependencies.videos, users: dependencies.users, cursors: dependencies.cursors, urls: urls)
         .addRoutes(videos: authenticated.group("videos"), users: authenticated.group("users"))
     LikeRoutes(likes: dependencies.likes).addRoutes(to: authenticated.group("likes"))
     FollowRoutes(follows: dependencies.follows, users: dependencies.users, cursors: dependencies.cursors)
@@ -145,11 +157,7 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         store: dependencies.credits,
         idempotency: dependencies.idempotency
     ).addRoutes(to: authenticated.group("credits"))
-    AdminRoutes(
-        credits: dependencies.credits,
-        users: dependencies.users,
-        adminEmails: dependencies.configuration.adminEmails
-    ).addRoutes(to: authenticated.group("admin"))
+    AdminRoutes(credits: dependencies.credits, roles: dependencies.roles).addRoutes(to: authenticated.group("admin"))
     EffectRoutes(
         catalog: dependencies.effects,
         jobs: dependencies.effectJobs,

@@ -15,12 +15,12 @@ struct RegisterRequest: Decodable {
     func validate() throws {
         var validator = Validator()
         validator.check(isEmailAddress(self.email), "email", "Must look like local@domain.")
-        validator.check(self.password.count >= 8, "password", "Must be at least 8 characters.")
+        validator.checkLength(self.password, 8...Int.max, "password", "Must be at least 8 characters.")
         // bcrypt reads at most 72 bytes; a longer password would be silently truncated.
         validator.check(self.password.utf8.count <= 72, "password", "Must be at most 72 bytes.")
         validator.check(isUsername(self.username), "username", "Must match ^[a-z0-9_]{3,30}$.")
         if let displayName {
-            validator.check((1...100).contains(displayName.count), "display_name", "Must be 1 to 100 characters.")
+            validator.checkLength(displayName, 1...100, "display_name", "Must be 1 to 100 characters.")
         }
         try validator.validate()
     }
@@ -57,11 +57,12 @@ struct AuthResponse: ResponseEncodable {
 /// `local@domain`: one `@`, something on each side, no spaces, at most 254 characters.
 func isEmailAddress(_ string: String) -> Bool {
     let parts = string.split(separator: "@", omittingEmptySubsequences: false)
-    return string.count <= 254 && parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+    return string.lengthInCodePoints <= 254 && parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
         && !string.contains(where: { $0.isWhitespace }) && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".")
 }
 
-/// `^[a-z0-9_]{3,30}$`
+/// `^[a-z0-9_]{3,30}$`, byte by byte: a `Character` range would let `a` followed by a combining mark through.
 func isUsername(_ string: String) -> Bool {
-    (3...30).contains(string.count) && string.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+    (3...30).contains(string.utf8.count)
+        && string.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
 }

@@ -11,6 +11,7 @@ struct AuthRoutes {
     let passwords: PasswordHasher
     let ledger: CreditLedger
     let signupBonusCredits: Int
+    let limits: RateLimiter
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("register", use: self.register)
@@ -23,8 +24,13 @@ struct AuthRoutes {
         let body = try await request.decodeJSON(as: RegisterRequest.self, context: context)
         try body.validate()
         let email = body.email.lowercased()
-        // Before hashing, so that a taken email or username costs no bcrypt round.
-        try await self.users.checkAvailable(email: email, username: body.username)
+        let registration = try await self.limits.reserve(.registerIP, subject: self.limits.clientAddress(request, context: context))
+        // Before hashing, so that a taken email or username costs no bcrypt round; being no registration, it does not count
+        // (but once the window is full it answers 429 like any attempt, so it cannot probe for accounts unlimited).
+        do { try await self.users.checkAvailable(email: email, username: body.username) } catch {
+            try await self.limits.giveBack(registration)
+            throw error
+        }
         let newUser = NewUser(
             email: email,
             username: body.username,
@@ -48,6 +54,9 @@ struct AuthRoutes {
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> AuthResponse {
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
         let rejection = Problem(.unauthorized, code: "invalid_credentials", detail: "Incorrect email or password.")
+        // Counted as failed before bcrypt runs (so a full window costs no hash), given back once the password is right.
+        let attempt = try await self.limits.reserve(
+            [(.loginEmail, body.email.lowercased()), (.loginIP, self.limits.clientAddress(request, context: context))])
         guard let credentials = try await self.users.credentials(email: body.email.lowercased()) else {
             try await self.passwords.burnVerifyTime(body.password)
             throw rejection
@@ -55,6 +64,7 @@ struct AuthRoutes {
         guard try await self.passwords.verify(body.password, hash: credentials.passwordHash),
             let user = try await self.users.find(id: credentials.id)
         else { throw rejection }
+        try await self.limits.giveBack(attempt)
         let refreshToken = try await self.database.transaction { connection in
             try await self.refreshTokens.issue(userID: user.id, on: connection)
         }
@@ -70,7 +80,7 @@ struct AuthRoutes {
         case .invalid:
             throw Problem(.unauthorized, code: "invalid_refresh_token", detail: "The refresh token is invalid, expired or revoked.")
         case .reused:
-            context.logger.warning("refresh token reused; family revoked")
+            context.logger.warning("refresh token reused; family revoked, session ended")
             throw Problem(
                 .unauthorized,
                 code: "refresh_token_reused",
@@ -85,11 +95,12 @@ struct AuthRoutes {
         return .noContent
     }
 
-    private func answer(user: UserRecord, refreshToken: String) async throws -> AuthResponse {
+    /// The tokens of a session: the access token names the refresh token's family as its session.
+    private func answer(user: UserRecord, refreshToken: IssuedRefreshToken) async throws -> AuthResponse {
         AuthResponse(
             user: user.profile,
-            accessToken: try await self.tokens.accessToken(for: user.id),
-            refreshToken: refreshToken,
+            accessToken: try await self.tokens.accessToken(for: user.id, session: refreshToken.sessionID),
+            refreshToken: refreshToken.token,
             expiresIn: self.tokens.accessTokenTTL
         )
     }

@@ -1,21 +1,35 @@
 import Hummingbird
 
 /// Reads `Authorization: Bearer <access token>`. A request without the header goes on anonymously; one with a
-/// token that is malformed, forged or expired is refused with `401`, also on routes where signing in is optional.
+/// token that is malformed, forged, expired, of an ended session or of a suspended account is refused with `401`,
+/// also on routes where signing in is optional.
+///
+/// A signed token alone is not enough: logout and reuse detection end its session, suspension its account, and a
+/// role may have changed since it was issued. One primary-key lookup per request answers all three
+/// (``SessionStore``), and the role it read goes into the context, so role checks cost nothing more.
 struct BearerAuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let tokens: TokenIssuer
+    let sessions: any SessionStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
             return try await next(request, context)
         }
-        guard let token = Self.bearerToken(header), let userID = await self.tokens.verifyAccessToken(token) else {
+        guard let token = Self.bearerToken(header), let bearer = await self.tokens.verifyAccessToken(token) else {
             throw Problem.unauthorized("The access token is malformed, expired or revoked.")
         }
+        guard let session = try await self.sessions.state(session: bearer.sessionID, userID: bearer.userID), session.revokedAt == nil
+        else {
+            throw Problem.unauthorized("The session of this access token has ended; sign in again.")
+        }
+        guard session.suspendedAt == nil else {
+            throw Problem(.unauthorized, code: "account_suspended", detail: "This account is suspended.", headers: [.wwwAuthenticate: "Bearer"])
+        }
         var context = context
-        context.userID = userID
-        context.logger[metadataKey: "user_id"] = .string(userID.lowercased)
+        context.userID = bearer.userID
+        context.role = session.role
+        context.logger[metadataKey: "user_id"] = .string(bearer.userID.lowercased)
         return try await next(request, context)
     }
 

@@ -1,10 +1,16 @@
 import Foundation
 import SQLKit
 
+/// A refresh token just minted, and the session (its family) it continues, which the access tokens issued with it name.
+struct IssuedRefreshToken: Sendable {
+    var token: String
+    var sessionID: UUID
+}
+
 /// What presenting a refresh token led to.
 enum RefreshOutcome: Sendable {
     /// The token was live: it is now spent and `newToken` (same family) replaces it.
-    case rotated(userID: UUID, newToken: String)
+    case rotated(userID: UUID, newToken: IssuedRefreshToken)
     /// Unknown, expired or revoked.
     case invalid
     /// The token had already been spent: someone replayed it, so its whole family is now revoked.
@@ -12,24 +18,32 @@ enum RefreshOutcome: Sendable {
 }
 
 /// Refresh tokens, stored only as SHA-256 hashes and grouped in families: one family per login, every rotation
-/// staying in it, so that replaying a spent token can revoke every token descended from that login.
+/// staying in it, so that replaying a spent token can revoke every token descended from that login. A family is a
+/// session (a `sessions` row of the same id): revoking the family ends the session, and with it its access tokens.
 protocol RefreshTokenStore: Sendable {
-    /// Mints a token starting a new family (a login or a registration).
-    func issue(userID: UUID, on connection: any SQLDatabase) async throws -> String
+    /// Mints a token starting a new family and session (a login or a registration).
+    func issue(userID: UUID, on connection: any SQLDatabase) async throws -> IssuedRefreshToken
+    /// Rotates a live token; replaying a spent one revokes its family and ends its session.
     func rotate(_ token: String) async throws -> RefreshOutcome
-    /// Revokes the family of `token`; unknown tokens are ignored.
+    /// Revokes the family of `token` and ends its session; unknown tokens are ignored.
     func revokeFamily(of token: String) async throws
+    /// Deletes tokens that expired before `cutoff` (housekeeping).
+    func prune(expiredBefore cutoff: Date) async throws
 }
 
 struct SQLRefreshTokenStore: RefreshTokenStore {
     let database: Database
     let ttl: Int
 
-    func issue(userID: UUID, on connection: any SQLDatabase) async throws -> String {
-        try await self.insert(userID: userID, familyID: UUID(), on: connection)
+    func issue(userID: UUID, on connection: any SQLDatabase) async throws -> IssuedRefreshToken {
+        let sessionID = UUID()
+        try await connection.raw(
+            "INSERT INTO sessions (id, user_id, created_at) VALUES (\(bind: sessionID), \(bind: userID), \(self.database.dialect.now))"
+        ).run()
+        return try await self.insert(userID: userID, familyID: sessionID, on: connection)
     }
 
-    private func insert(userID: UUID, familyID: UUID, on connection: any SQLDatabase) async throws -> String {
+    private func insert(userID: UUID, familyID: UUID, on connection: any SQLDatabase) async throws -> IssuedRefreshToken {
         let token = TokenIssuer.newRefreshToken()
         let expiresAt = Date().addingTimeInterval(TimeInterval(self.ttl))
         try await connection.raw(
@@ -39,7 +53,7 @@ struct SQLRefreshTokenStore: RefreshTokenStore {
                     \(bind: expiresAt), \(self.database.dialect.now))
             """
         ).run()
-        return token
+        return IssuedRefreshToken(token: token, sessionID: familyID)
     }
 
     /// The columns of a stored token that rotating it reads.
@@ -76,9 +90,7 @@ struct SQLRefreshTokenStore: RefreshTokenStore {
                 return .invalid
             }
             if stored.usedAt != nil {
-                try await connection.raw(
-                    "UPDATE refresh_tokens SET revoked_at = \(dialect.now) WHERE family_id = \(bind: stored.familyID) AND revoked_at IS NULL"
-                ).run()
+                try await self.revoke(family: stored.familyID, on: connection)
                 return .reused
             }
             if stored.expiresAt <= Date() {
@@ -91,12 +103,26 @@ struct SQLRefreshTokenStore: RefreshTokenStore {
     }
 
     func revokeFamily(of token: String) async throws {
-        try await self.database.sql.raw(
-            """
-            UPDATE refresh_tokens SET revoked_at = \(self.database.dialect.now)
-            WHERE revoked_at IS NULL AND family_id IN
-                (SELECT family_id FROM refresh_tokens WHERE token_hash = \(bind: TokenIssuer.hash(refreshToken: token)))
-            """
+        try await self.database.transaction { connection in
+            guard
+                let familyID = try await connection.raw(
+                    "SELECT family_id FROM refresh_tokens WHERE token_hash = \(bind: TokenIssuer.hash(refreshToken: token))"
+                ).first(decodingColumn: "family_id", as: UUID.self)
+            else { return }
+            try await self.revoke(family: familyID, on: connection)
+        }
+    }
+
+    /// Kills every token of the family and ends its session: from the next request on, its access tokens answer `401`.
+    private func revoke(family familyID: UUID, on connection: any SQLDatabase) async throws {
+        let now = self.database.dialect.now
+        try await connection.raw(
+            "UPDATE refresh_tokens SET revoked_at = \(now) WHERE family_id = \(bind: familyID) AND revoked_at IS NULL"
         ).run()
+        try await connection.raw("UPDATE sessions SET revoked_at = \(now) WHERE id = \(bind: familyID) AND revoked_at IS NULL").run()
+    }
+
+    func prune(expiredBefore cutoff: Date) async throws {
+        try await self.database.sql.raw("DELETE FROM refresh_tokens WHERE expires_at < \(bind: cutoff)").run()
     }
 }

@@ -4,9 +4,11 @@ import Foundation
 import JWTKit
 import NIOCore
 
-/// The claims of an access token: who (`sub`), until when (`exp`), since when (`iat`).
+/// The claims of an access token: who (`sub`), in which session (`sid`, the refresh-token family), until when (`exp`),
+/// since when (`iat`). A token without `sid` does not decode, so it is refused.
 struct AccessTokenClaims: JWTPayload {
     var sub: SubjectClaim
+    var sid: String
     var exp: ExpirationClaim
     var iat: IssuedAtClaim
 
@@ -26,19 +28,29 @@ struct TokenIssuer: Sendable {
         self.accessTokenTTL = accessTokenTTL
     }
 
-    func accessToken(for userID: UUID, now: Date = Date()) async throws -> String {
+    /// Who a valid access token names.
+    struct Bearer: Sendable {
+        var userID: UUID
+        var sessionID: UUID
+    }
+
+    func accessToken(for userID: UUID, session sessionID: UUID, now: Date = Date()) async throws -> String {
         let claims = AccessTokenClaims(
             sub: SubjectClaim(value: userID.lowercased),
+            sid: sessionID.lowercased,
             exp: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(self.accessTokenTTL))),
             iat: IssuedAtClaim(value: now)
         )
         return try await self.keys.sign(claims)
     }
 
-    /// The user an access token names, or `nil` if it is malformed, forged or expired.
-    func verifyAccessToken(_ token: String) async -> UUID? {
-        guard let claims = try? await self.keys.verify(token, as: AccessTokenClaims.self) else { return nil }
-        return UUID(uuidString: claims.sub.value)
+    /// The user and session an access token names, or `nil` if it is malformed, forged or expired. Whether the
+    /// session still stands is the database's to say (``SessionStore``).
+    func verifyAccessToken(_ token: String) async -> Bearer? {
+        guard let claims = try? await self.keys.verify(token, as: AccessTokenClaims.self),
+            let userID = UUID(uuidString: claims.sub.value), let sessionID = UUID(uuidString: claims.sid)
+        else { return nil }
+        return Bearer(userID: userID, sessionID: sessionID)
     }
 
     /// A new refresh token: 256 random bits, URL-safe. Only its hash is stored.

@@ -9,7 +9,7 @@ public struct ReelbaseCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "reelbase",
         abstract: "Reelbase: the backend of a short-video app with a credit wallet for AI effects.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, WorkerCommand.self, SeedBenchCommand.self],
+        subcommands: [ServeCommand.self, MigrateCommand.self, WorkerCommand.self, UsersCommand.self, SeedBenchCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 

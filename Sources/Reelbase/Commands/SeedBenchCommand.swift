@@ -188,7 +188,7 @@ struct BenchSeeder: Sendable {
 
     func load() async throws {
         let start = ContinuousClock.now
-        let existing = try await self.database.sql.raw("SELECT COUNT(*) AS n FROM users").first()?.decode(column: "n", as: Int.self) ?? 0
+        let existing = try await self.database.sql.raw("SELECT COUNT(*) AS n FROM users").first(decodingColumn: "n", as: Int.self) ?? 0
         guard existing == 0 else {
             throw ValidationError("the database already has \(existing) users: seed-bench loads an empty database only")
         }

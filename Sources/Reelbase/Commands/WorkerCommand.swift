@@ -10,7 +10,8 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Claim effect jobs from a Reelbase server and run a command for each.",
         discussion: """
-            The command runs with /bin/sh -c and gets JOB_ID, EFFECT_ID and VIDEO_URL in its environment. \
+            The command runs with /bin/sh -c and gets JOB_ID, EFFECT_ID and VIDEO_URL in its environment, \
+            and not the service key (neither SERVICE_KEY nor any variable holding it). \
             Exit status 0 completes the job with the last line of its standard output as output_url; \
             any other status fails the job (and refunds it) with the tail of its standard error. \
             SIGTERM or SIGINT: the job in hand is finished and reported, then the worker exits.

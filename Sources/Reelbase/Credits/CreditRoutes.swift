@@ -28,8 +28,8 @@ struct CreditRoutes {
         let body = try await request.decodeJSON(as: PurchaseRequest.self, context: context)
         guard let package = self.catalog.package(id: body.packageID) else { throw Problem.notFound("Credit package") }
         var validator = Validator()
-        validator.check((1...50).contains(body.paymentMethod.count), "payment_method", "Must be 1 to 50 characters.")
-        validator.check((1...255).contains(body.paymentToken.count), "payment_token", "Must be 1 to 255 characters.")
+        validator.checkLength(body.paymentMethod, 1...50, "payment_method", "Must be 1 to 50 characters.")
+        validator.checkLength(body.paymentToken, 1...255, "payment_token", "Must be 1 to 255 characters.")
         if let problem = self.purchases.gateway.validate(paymentToken: body.paymentToken) {
             validator.check(false, problem.field, problem.message)
         }

@@ -49,8 +49,9 @@ protocol CreditStore: Sendable {
     func totals(userID: UUID) async throws -> WalletTotals?
     /// Newest first; `page` counts from 1.
     func history(userID: UUID, type: CreditLedger.TransactionType?, page: Int, pageSize: Int) async throws -> LedgerPage
-    /// Grants credits as a `bonus` row; throws ``LedgerError/unknownUser`` for an unknown user.
-    func grant(_ movement: CreditLedger.Movement) async throws -> LedgerRow
+    /// Grants credits as a `bonus` row, recorded in the moderation log as `adminID`'s; throws
+    /// ``LedgerError/unknownUser`` for an unknown user.
+    func grant(_ movement: CreditLedger.Movement, by adminID: UUID) async throws -> LedgerRow
     /// Recomputes every balance and running sum from the ledger rows alone.
     func audit() async throws -> (usersChecked: Int, mismatches: [CreditLedger.Mismatch])
 }
@@ -95,9 +96,15 @@ struct SQLCreditStore: CreditStore {
         return LedgerPage(rows: rows, total: total)
     }
 
-    func grant(_ movement: CreditLedger.Movement) async throws -> LedgerRow {
-        try await self.database.transaction { connection in
+    func grant(_ movement: CreditLedger.Movement, by adminID: UUID) async throws -> LedgerRow {
+        let log = ModerationLog(dialect: self.database.dialect)
+        return try await self.database.transaction { connection in
             let entry = try await self.ledger.apply(movement, on: connection)
+            try await log.record(
+                .init(
+                    actorID: adminID, action: .grantCredits, targetType: .user, targetID: movement.userID,
+                    note: "\(movement.credits) credits: \(movement.description)"),
+                on: connection)
             guard
                 let row = try await connection.raw("SELECT \(LedgerRow.columns) FROM credit_transactions WHERE id = \(bind: entry.id)")
                     .first(decoding: LedgerRow.self)

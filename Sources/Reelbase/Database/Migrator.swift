@@ -19,6 +19,8 @@ struct Migrator {
         .creditLedger,
         .effectJobs,
         .stripePayments,
+        .rateLimits,
+        .rolesAndSessions,
     ]
 
     let database: Database

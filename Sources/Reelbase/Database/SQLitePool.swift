@@ -1,5 +1,6 @@
 @preconcurrency import AsyncKit
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SQLKit
@@ -10,24 +11,47 @@ import SQLiteNIO
 struct SQLiteTunedConnectionSource: ConnectionPoolSource {
     let path: String
     let threadPool: NIOThreadPool
+    /// Whether a connection of this pool has switched the file to WAL. The mode is stored in the file, so only
+    /// the first connection (opened by the migrator, before any concurrency) sets it: asking for it again on a
+    /// connection opened under load can fail with "database is locked" without waiting in `busy_timeout`.
+    let writeAheadLogEnabled = NIOLockedValueBox(false)
+
+    /// A connection opened while another one recovers the WAL index can meet SQLITE_BUSY before its
+    /// `busy_timeout` is in force; opening again a moment later succeeds.
+    private static let openAttempts = 3
 
     func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
+        self.open(logger: logger, on: eventLoop, attempt: 1)
+    }
+
+    private func open(logger: Logger, on eventLoop: any EventLoop, attempt: Int) -> EventLoopFuture<SQLiteConnection> {
+        self.openTuned(logger: logger, on: eventLoop).flatMapError { error in
+            guard attempt < Self.openAttempts, case .retryable = DatabaseFailure(error) else {
+                return eventLoop.makeFailedFuture(error)
+            }
+            return eventLoop.scheduleTask(in: .milliseconds(50 * Int64(attempt))) {}.futureResult
+                .flatMap { self.open(logger: logger, on: eventLoop, attempt: attempt + 1) }
+        }
+    }
+
+    private func openTuned(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
         SQLiteConnection.open(storage: .file(path: self.path), threadPool: self.threadPool, logger: logger, on: eventLoop)
             .flatMap { connection in
                 // busy_timeout first: it makes a waiting connection sleep instead of failing or spinning
-                // (sqlite-nio's own busy handler never sleeps), and `journal_mode` itself may have to wait for a
-                // writer. WAL lets readers run beside the one writer.
-                let pragmas = [
-                    "PRAGMA busy_timeout = 5000",
-                    "PRAGMA journal_mode = WAL",
-                    "PRAGMA synchronous = NORMAL",
-                    "PRAGMA foreign_keys = ON",
-                ]
+                // (sqlite-nio's own busy handler never sleeps). WAL lets readers run beside the one writer.
+                var pragmas = ["PRAGMA busy_timeout = 5000"]
+                if !self.writeAheadLogEnabled.withLockedValue({ $0 }) {
+                    pragmas.append("PRAGMA journal_mode = WAL")
+                }
+                pragmas += ["PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"]
                 return pragmas.reduce(eventLoop.makeSucceededVoidFuture()) { chain, pragma in
                     chain.flatMap { connection.query(pragma).map { _ in } }
                 }
                 .flatMapError { error in connection.close().flatMapThrowing { throw error } }
-                .map { connection }
+                .map {
+                    self.writeAheadLogEnabled.withLockedValue { $0 = true }
+                    return connection
+                }
             }
     }
 }

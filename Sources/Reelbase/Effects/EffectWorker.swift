@@ -12,7 +12,7 @@ import ServiceLifecycle
 struct EffectWorker: Service {
     let server: URL
     let serviceKey: String
-    /// Run with `/bin/sh -c`, with `JOB_ID`, `EFFECT_ID` and `VIDEO_URL` in its environment.
+    /// Run with `/bin/sh -c`, with `JOB_ID`, `EFFECT_ID` and `VIDEO_URL` in its environment (see ``environment(for:inherited:serviceKey:)``).
     let command: String
     /// Stop after this many jobs (`nil`: run until shut down).
     let maxJobs: Int?
@@ -25,7 +25,7 @@ struct EffectWorker: Service {
         var idle = Self.idleBackoff.lowerBound
         var handled = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled, self.maxJobs.map({ handled < $0 }) ?? true {
-            let job: JobView?
+            let job: ClaimedJob?
             do {
                 job = try await self.claim()
             } catch {
@@ -50,10 +50,34 @@ struct EffectWorker: Service {
         case failed(error: String)
     }
 
+    /// A claimed job whose id was checked to be a UUID, the only form in which it goes into a path (the server's URL
+    /// and the temporary directory): a server that answered `../..` must not steer where the worker writes or posts.
+    struct ClaimedJob: Sendable {
+        let id: UUID
+        let view: JobView
+
+        init(_ view: JobView) throws {
+            guard let id = UUID(uuidString: view.jobID) else {
+                throw WorkerError("the server's claim answer has a job_id that is not a UUID: \(view.jobID.truncated(to: 40))")
+            }
+            self.id = id
+            self.view = view
+        }
+    }
+
+    /// The command's environment: the worker's own, less `SERVICE_KEY` and any variable holding the key (the renderer
+    /// needs no access to the internal endpoints, and what is in its environment reaches its logs, crash reports and
+    /// child processes), plus the job.
+    static func environment(for job: ClaimedJob, inherited: [String: String], serviceKey: String) -> [String: String] {
+        inherited.filter { name, value in name != "SERVICE_KEY" && value != serviceKey }.merging(
+            ["JOB_ID": job.id.lowercased, "EFFECT_ID": job.view.effectID, "VIDEO_URL": job.view.videoURL ?? ""],
+            uniquingKeysWith: { $1 })
+    }
+
     /// Runs the command for one job. Exit 0 → the last line of its standard output is the output URL;
     /// anything else → the tail of its standard error is the error.
-    func execute(_ job: JobView) async -> Outcome {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reelbase-job-\(job.jobID)")
+    func execute(_ job: ClaimedJob) async -> Outcome {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reelbase-job-\(job.id.lowercased)")
         defer { try? FileManager.default.removeItem(at: directory) }
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -65,8 +89,7 @@ struct EffectWorker: Service {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", self.command]
-            process.environment = ProcessInfo.processInfo.environment.merging(
-                ["JOB_ID": job.jobID, "EFFECT_ID": job.effectID, "VIDEO_URL": job.videoURL ?? ""], uniquingKeysWith: { $1 })
+            process.environment = Self.environment(for: job, inherited: ProcessInfo.processInfo.environment, serviceKey: self.serviceKey)
             process.standardOutput = try FileHandle(forWritingTo: stdout)
             process.standardError = try FileHandle(forWritingTo: stderr)
             process.standardInput = FileHandle.nullDevice
@@ -94,21 +117,23 @@ struct EffectWorker: Service {
 
     // MARK: HTTP
 
-    func claim() async throws -> JobView? {
+    func claim() async throws -> ClaimedJob? {
         let response = try await self.post("claim", body: nil)
         switch response.status.code {
         case 204: return nil
-        case 200: return try JSONCoding.decoder.decode(JobView.self, from: Data(buffer: try await response.body.collect(upTo: 1 << 20)))
+        case 200:
+            return try ClaimedJob(JSONCoding.decoder.decode(JobView.self, from: Data(buffer: try await response.body.collect(upTo: 1 << 20))))
         default: throw WorkerError("claim answered \(response.status.code)")
         }
     }
 
     /// Reports the outcome, retrying while the server is unreachable; a 409 means the job already ended
     /// (the sweeper timed it out), which is final.
-    func report(_ job: JobView, _ outcome: Outcome) async {
+    func report(_ job: ClaimedJob, _ outcome: Outcome) async {
+        let jobID = job.id.lowercased
         let (path, body): (String, [String: String]) = switch outcome {
-        case .succeeded(let url): ("\(job.jobID)/complete", ["output_url": url])
-        case .failed(let error): ("\(job.jobID)/fail", ["error": error])
+        case .succeeded(let url): ("\(jobID)/complete", ["output_url": url])
+        case .failed(let error): ("\(jobID)/fail", ["error": error])
         }
         for attempt in 1...8 {
             do {
@@ -116,15 +141,15 @@ struct EffectWorker: Service {
                 if (200..<300).contains(response.status.code) || (400..<500).contains(response.status.code) {
                     self.logger.info(
                         "effect job reported",
-                        metadata: ["job_id": .string(job.jobID), "report": .string(path), "status": "\(response.status.code)"])
+                        metadata: ["job_id": .string(jobID), "report": .string(path), "status": "\(response.status.code)"])
                     return
                 }
             } catch {
-                self.logger.warning("report failed", metadata: ["job_id": .string(job.jobID), "error": .string("\(error)")])
+                self.logger.warning("report failed", metadata: ["job_id": .string(jobID), "error": .string("\(error)")])
             }
             try? await Task.sleep(for: .milliseconds(250 * (1 << attempt)))
         }
-        self.logger.error("giving up reporting; the server's sweeper will end the job", metadata: ["job_id": .string(job.jobID)])
+        self.logger.error("giving up reporting; the server's sweeper will end the job", metadata: ["job_id": .string(jobID)])
     }
 
     private func post(_ path: String, body: Data?) async throws -> HTTPClientResponse {

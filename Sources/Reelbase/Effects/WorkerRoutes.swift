@@ -31,7 +31,7 @@ struct WorkerRoutes {
         let jobID = try context.parameters.uuid("job_id", resource: "Job")
         let body = try await request.decodeJSON(as: CompleteRequest.self, context: context)
         var validator = Validator()
-        validator.check((1...2048).contains(body.outputURL.count), "output_url", "Must be 1 to 2048 characters.")
+        validator.checkLength(body.outputURL, 1...2048, "output_url", "Must be 1 to 2048 characters.")
         try validator.validate()
         return JobView(try await self.jobs.complete(id: jobID, outputURL: body.outputURL), forWorker: true)
     }

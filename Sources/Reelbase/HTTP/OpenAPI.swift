@@ -11,7 +11,8 @@ enum OAS {
     static var boolean: Object { ["type": "boolean"] }
     static var uuid: Object { ["type": "string", "format": "uuid"] }
     static var dateTime: Object { ["type": "string", "format": "date-time"] }
-    static var uri: Object { ["type": "string"] }
+    /// A link clients store; ``URLRule`` holds the rest of the rule (https, a DNS host), which prose in API.md states.
+    static var uri: Object { ["type": "string", "format": "uri", "maxLength": URLRule.maxLength] }
 
     static func ref(_ name: String) -> Object { ["$ref": "#/components/schemas/\(name)"] }
     static func nullable(_ schema: Object) -> Object { ["anyOf": [schema, ["type": "null"]]] }

@@ -6,9 +6,10 @@ public struct FieldError: Codable, Sendable, Equatable {
     public var field: String
     public var message: String
 
+    /// Both are cut short: a field can be a key of the client's choosing, as long as the body.
     public init(field: String, message: String) {
-        self.field = field
-        self.message = message
+        self.field = field.truncated(to: 200)
+        self.message = message.truncated(to: 300)
     }
 }
 
@@ -42,9 +43,16 @@ public struct Problem: Error, Sendable {
 }
 
 extension Problem {
-    public static func validation(_ errors: [FieldError]) -> Problem {
-        let fields = errors.map(\.field).joined(separator: ", ")
-        return Problem(.unprocessableContent, code: "validation_failed", detail: "Invalid fields: \(fields).", errors: errors)
+    /// At most this many entries in `errors`, whatever the body (API.md, Operations).
+    public static let maxFieldErrors = 20
+
+    /// A `422` listing the first ``maxFieldErrors`` of `errors`; `total` counts those left out too.
+    public static func validation(_ errors: [FieldError], total: Int? = nil) -> Problem {
+        let listed = Array(errors.prefix(maxFieldErrors))
+        let omitted = max(total ?? errors.count, errors.count) - listed.count
+        let fields = listed.map(\.field).joined(separator: ", ")
+        let more = omitted > 0 ? " and \(omitted) more" : ""
+        return Problem(.unprocessableContent, code: "validation_failed", detail: "Invalid fields: \(fields)\(more).", errors: listed)
     }
 
     public static func validation(field: String, _ message: String) -> Problem {

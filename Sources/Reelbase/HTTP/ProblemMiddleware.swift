@@ -89,7 +89,7 @@ struct ProblemMiddleware: RouterMiddleware {
 
     /// The client's `X-Request-Id` if it is a sane token, else a new one.
     static func requestID(from headers: HTTPFields) -> String {
-        if let sent = headers[.xRequestID], (1...128).contains(sent.count),
+        if let sent = headers[.xRequestID], (1...128).contains(sent.lengthInCodePoints),
             sent.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) })
         {
             return sent

@@ -3,8 +3,7 @@ import Hummingbird
 
 extension Request {
     /// Decodes a JSON body, turning every way it can be wrong into a problem: `415` for another media type,
-    /// `413` over 1 MiB, `400 invalid_json` for bytes that are not JSON, `422` naming the field for JSON of the
-    /// wrong shape.
+    /// `413` over 1 MiB, then as ``decodeStrictJSON(_:from:decoder:)`` says.
     public func decodeJSON<Body: Decodable>(as type: Body.Type, context: AppRequestContext) async throws -> Body {
         if let contentType = self.headers[.contentType], !Self.isJSON(contentType) {
             throw Problem(
@@ -17,22 +16,42 @@ extension Request {
         guard buffer.readableBytes > 0 else {
             throw Problem.invalidJSON("The request body is empty; a JSON object is required.")
         }
-        let data = Data(buffer: buffer)
+        return try Self.decodeStrictJSON(Body.self, from: Data(buffer: buffer), decoder: context.requestDecoder)
+    }
+
+    /// Decodes RFC 8259 JSON only, as a problem when it is wrong: `400 invalid_json` for what is not JSON, a `422`
+    /// naming the field for text holding U+0000, a number that does not fit its field, or the wrong shape.
+    static func decodeStrictJSON<Body: Decodable>(_ type: Body.Type, from data: Data, decoder: JSONDecoder) throws -> Body {
+        let json: StrictJSON
+        do {
+            json = try StrictJSON(data)
+        } catch {
+            throw Problem.invalidJSON("The request body is not valid JSON: \(error.reason) at byte \(error.offset).")
+        }
         // PostgreSQL cannot store U+0000 in text, and no field of this API needs it: refuse it up front, on both
         // databases, rather than fail deep in a write.
-        if data.contains(0) || data.range(of: Data(#"\u0000"#.utf8)) != nil {
-            throw Problem.validation(field: "body", "Text must not contain NUL (U+0000) characters.")
+        if !json.fieldsWithNUL.isEmpty {
+            throw Problem.validation(
+                json.fieldsWithNUL.map { FieldError(field: $0, message: "Must not contain NUL (U+0000) characters.") },
+                total: json.fieldsWithNULCount)
         }
         do {
-            return try context.requestDecoder.decode(Body.self, from: data)
-        } catch let error as DecodingError {
-            // Foundation reports a number that does not fit the field (12.5 for an integer) like broken JSON, with
-            // no field: tell the two apart by parsing the bytes on their own.
-            if case .dataCorrupted(let decodingContext) = error, decodingContext.codingPath.isEmpty,
-                (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
-            {
-                throw Problem.validation(field: "body", "A value has the wrong type or range: \(decodingContext.debugDescription)")
+            return try decoder.decode(Body.self, from: data)
+        } catch DecodingError.dataCorrupted(let corrupted) where corrupted.codingPath.isEmpty {
+            // The syntax was checked above, so this is Foundation's field-less report of a number that does not fit
+            // its field (12.5 or 1e400 for an integer): find which one.
+            let refused = json.refusedNumber { variant in
+                do {
+                    _ = try decoder.decode(Body.self, from: variant)
+                    return false
+                } catch DecodingError.dataCorrupted(let corrupted) {
+                    return corrupted.codingPath.isEmpty
+                } catch {
+                    return false
+                }
             }
+            throw refused.map { Problem.validation([$0]) } ?? Problem.invalidJSON("The request body is not valid JSON.")
+        } catch let error as DecodingError {
             throw Self.problem(for: error)
         }
     }
@@ -84,20 +103,5 @@ extension Request {
             let name = String(describing: type)
             return name.hasPrefix("Array") ? "an array" : (name.hasPrefix("Dictionary") ? "an object" : "a JSON \(name.lowercased())")
         }
-    }
-}
-
-/// Collects every invalid field of a request before answering one `422`.
-public struct Validator {
-    public private(set) var errors: [FieldError] = []
-
-    public init() {}
-
-    public mutating func check(_ condition: Bool, _ field: String, _ message: @autoclosure () -> String) {
-        if !condition { self.errors.append(FieldError(field: field, message: message())) }
-    }
-
-    public func validate() throws {
-        if !self.errors.isEmpty { throw Problem.validation(self.errors) }
     }
 }

@@ -6,7 +6,7 @@ extension Request {
     /// The `Idempotency-Key` header, checked: at most 255 visible ASCII characters.
     func idempotencyKey() throws -> String? {
         guard let key = self.headers[.idempotencyKey] else { return nil }
-        guard (1...255).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace && !$0.isNewline }) else {
+        guard (1...255).contains(key.lengthInCodePoints), key.allSatisfy({ $0.isASCII && !$0.isWhitespace && !$0.isNewline }) else {
             throw Problem.validation(field: "Idempotency-Key", "Must be 1 to 255 visible ASCII characters.")
         }
         return key

@@ -172,6 +172,11 @@ struct IdempotencyStore: Sendable {
         ).run()
     }
 
+    /// Deletes keys created before `cutoff`, answered or not (an unanswered one's lease ran out long ago).
+    func prune(createdBefore cutoff: Date) async throws {
+        try await self.database.sql.raw("DELETE FROM idempotency_keys WHERE created_at < \(bind: cutoff)").run()
+    }
+
     private func matching(_ request: IdempotentRequest) -> SQLQueryString {
         "user_id = \(bind: request.userID) AND scope = \(bind: request.scope.rawValue) AND key = \(bind: request.key)"
     }

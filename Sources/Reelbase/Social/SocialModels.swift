@@ -98,7 +98,7 @@ func batchIDs(_ strings: [String], field: String) throws -> [UUID] {
     var seen = Set<UUID>()
     for (index, string) in strings.enumerated() {
         guard let id = UUID(uuidString: string) else {
-            validator.check(false, "\(field)[\(index)]", "Must be a UUID.")
+            validator.check(false, "\(field)[\(index)]", "Must be a UUID, not \(FieldError.quoting(string)).")
             continue
         }
         if seen.insert(id).inserted { ids.append(id) }

@@ -14,10 +14,11 @@ struct UserRecord: Sendable, Decodable {
     var followingCount: Int
     var videoCount: Int
     var credits: Int
+    var role: UserRole
     var createdAt: Date
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, email, username, bio, credits
+        case id, email, username, bio, credits, role
         case displayName = "display_name"
         case avatarURL = "avatar_url"
         case followerCount = "follower_count"
@@ -86,14 +87,30 @@ struct CurrentUser: ResponseEncodable, Sendable {
     var profile: UserProfile
     var email: String
     var credits: Int
+    var role: UserRole
 
-    enum CodingKeys: String, CodingKey { case email, credits }
+    enum CodingKeys: String, CodingKey { case email, credits, role }
 
     func encode(to encoder: any Encoder) throws {
         try self.profile.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(self.email, forKey: .email)
         try container.encode(self.credits, forKey: .credits)
+        try container.encode(self.role, forKey: .role)
+    }
+}
+
+/// A profile with its role: what a role change answers.
+struct UserWithRole: ResponseEncodable, Sendable {
+    var profile: UserProfile
+    var role: UserRole
+
+    enum CodingKeys: String, CodingKey { case role }
+
+    func encode(to encoder: any Encoder) throws {
+        try self.profile.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.role, forKey: .role)
     }
 }
 
@@ -121,29 +138,21 @@ struct UpdateProfileRequest: Decodable {
     }
 
     /// The change to store, or a `422` listing every invalid field.
-    func validated() throws -> ProfileChange {
+    func validated(urls: URLRule) throws -> ProfileChange {
         var validator = Validator()
         var displayName: FieldChange<String> = .keep
         if case .set(let name) = self.displayName {
-            validator.check(name.map { (1...100).contains($0.count) } ?? false, "display_name", "Must be 1 to 100 characters.")
+            validator.checkLength(name ?? "", 1...100, "display_name", "Must be 1 to 100 characters.")
             // `null` fails the check above, so only a name ever reaches the store.
             displayName = name.map(FieldChange.set) ?? .keep
         }
         if case .set(let bio?) = self.bio {
-            validator.check(bio.count <= 500, "bio", "Must be at most 500 characters.")
+            validator.checkLength(bio, 0...500, "bio", "Must be at most 500 characters.")
         }
         if case .set(let url?) = self.avatarURL {
-            validator.check(isHTTPURL(url), "avatar_url", "Must be an http(s) URL of at most 2048 characters.")
+            validator.checkURL(url, "avatar_url", rule: urls)
         }
         try validator.validate()
         return ProfileChange(displayName: displayName, bio: self.bio, avatarURL: self.avatarURL)
     }
-}
-
-/// An absolute `http` or `https` URL of reasonable length.
-func isHTTPURL(_ string: String) -> Bool {
-    guard string.count <= 2048, let url = URL(string: string), let scheme = url.scheme?.lowercased(),
-        scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
-    else { return false }
-    return true
 }

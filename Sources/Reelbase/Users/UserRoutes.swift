@@ -4,6 +4,7 @@ import Hummingbird
 /// `/v1/users`: the caller's own account and public profiles.
 struct UserRoutes {
     let users: any UserStore
+    let urls: URLRule
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("me", use: self.me)
@@ -14,12 +15,12 @@ struct UserRoutes {
     @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> CurrentUser {
         let userID = try context.requireUser()
         guard let user = try await self.users.find(id: userID) else { throw Problem.unauthorized("The account no longer exists.") }
-        return CurrentUser(profile: user.profile, email: user.email, credits: user.credits)
+        return CurrentUser(profile: user.profile, email: user.email, credits: user.credits, role: user.role)
     }
 
     @Sendable func updateMe(_ request: Request, context: AppRequestContext) async throws -> UserProfile {
         let userID = try context.requireUser()
-        let change = try await request.decodeJSON(as: UpdateProfileRequest.self, context: context).validated()
+        let change = try await request.decodeJSON(as: UpdateProfileRequest.self, context: context).validated(urls: self.urls)
         guard let user = try await self.users.updateProfile(id: userID, change) else {
             throw Problem.unauthorized("The account no longer exists.")
         }

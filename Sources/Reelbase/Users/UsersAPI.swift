@@ -29,10 +29,13 @@ enum UsersAPI: APIPart {
         ]
     }
 
+    static var role: OAS.Object { OAS.string(UserRole.allCases.map(\.rawValue)) }
+
     static var schemas: OAS.Object {
         [
             "User": OAS.object(userProperties),
-            "CurrentUser": OAS.object(userProperties.merging(["email": OAS.string, "credits": OAS.integer]) { $1 }),
+            "CurrentUser": OAS.object(userProperties.merging(["email": OAS.string, "credits": OAS.integer, "role": role]) { $1 }),
+            "UserWithRole": OAS.object(userProperties.merging(["role": role]) { $1 }),
         ]
     }
 }

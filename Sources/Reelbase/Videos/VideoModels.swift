@@ -7,9 +7,7 @@ struct NewVideoRequest: Decodable {
     var description: String?
     var videoURL: String?
     var thumbnailURL: String?
-    /// Read as a number: Foundation's decoder reports `12.5` or `1e30` for an `Int` as invalid JSON (`400`)
-    /// without naming the field, and the contract wants a `422` naming it.
-    var durationSeconds: Double?
+    var durationSeconds: Int?
 
     enum CodingKeys: String, CodingKey {
         case title, description
@@ -19,19 +17,19 @@ struct NewVideoRequest: Decodable {
     }
 
     /// The video to store, or a `422` listing every invalid field.
-    func validated() throws -> NewVideo {
+    func validated(urls: URLRule) throws -> NewVideo {
         var validator = Validator()
         let title = self.title ?? ""
         validator.check(
-            (1...200).contains(title.count) && !title.allSatisfy(\.isWhitespace), "title", "Must be 1 to 200 characters, not all blank.")
+            (1...200).contains(title.lengthInCodePoints) && !title.allSatisfy(\.isWhitespace), "title",
+            "Must be 1 to 200 characters, not all blank.")
         if let description {
-            validator.check(description.count <= 5000, "description", "Must be at most 5000 characters.")
+            validator.checkLength(description, 0...5000, "description", "Must be at most 5000 characters.")
         }
-        validator.check(self.videoURL.map(isHTTPURL) ?? false, "video_url", "Must be an http(s) URL of at most 2048 characters.")
-        if let thumbnailURL {
-            validator.check(isHTTPURL(thumbnailURL), "thumbnail_url", "Must be an http(s) URL of at most 2048 characters.")
-        }
-        let duration = self.durationSeconds.flatMap { $0.rounded() == $0 && (1...3600).contains($0) ? Int($0) : nil }
+        validator.check(self.videoURL != nil, "video_url", "Is required.")
+        if let videoURL { validator.checkURL(videoURL, "video_url", rule: urls) }
+        if let thumbnailURL { validator.checkURL(thumbnailURL, "thumbnail_url", rule: urls) }
+        let duration = self.durationSeconds.flatMap { (1...3600).contains($0) ? $0 : nil }
         validator.check(duration != nil, "duration_seconds", "Must be an integer from 1 to 3600.")
         try validator.validate()
         return NewVideo(

@@ -6,6 +6,7 @@ struct VideoRoutes {
     let videos: any VideoStore
     let users: any UserStore
     let cursors: FeedCursor.Codec
+    let urls: URLRule
 
     func addRoutes(videos group: RouterGroup<AppRequestContext>, users usersGroup: RouterGroup<AppRequestContext>) {
         group.post("", use: self.create)
@@ -17,7 +18,7 @@ struct VideoRoutes {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<VideoResponse> {
         let userID = try context.requireUser()
-        let video = try await request.decodeJSON(as: NewVideoRequest.self, context: context).validated()
+        let video = try await request.decodeJSON(as: NewVideoRequest.self, context: context).validated(urls: self.urls)
         let record = try await self.videos.create(video, ownerID: userID)
         context.logger.info("video created", metadata: ["video_id": .string(record.id.lowercased)])
         return EditedResponse(status: .created, response: record.response)

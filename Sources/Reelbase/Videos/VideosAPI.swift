@@ -12,7 +12,9 @@ enum VideosAPI: APIPart {
                     body: OAS.object(
                         [
                             "title": ["type": "string", "minLength": 1, "maxLength": 200],
-                            "description": ["type": "string", "maxLength": 5000], "video_url": OAS.uri, "thumbnail_url": OAS.uri,
+                            // `null` is accepted for the optional two, as their absence.
+                            "description": OAS.nullable(["type": "string", "maxLength": 5000]), "video_url": OAS.uri,
+                            "thumbnail_url": OAS.nullable(OAS.uri),
                             "duration_seconds": ["type": "integer", "minimum": 1, "maximum": 3600],
                         ], required: ["title", "video_url", "duration_seconds"]),
                     responses: [201: ("Published", OAS.ref("Video"))]),

@@ -29,17 +29,18 @@ struct ConfigurationTests {
             #expect(help.contains("\(setting.flag) <\(setting.environmentVariable)>: \(setting.help) Env: \(setting.environmentVariable)."))
         }
         #expect(help.contains("--port <PORT>: Port to listen on (0...65535, default 8080). Env: PORT."))
-        #expect(AppConfiguration.settings.count == 23)
+        #expect(AppConfiguration.settings.count == 25)
     }
 
-    @Test func migrateAndSeedBenchListOnlyTheSettingsTheyTake() {
-        for command in [MigrateCommand.self, SeedBenchCommand.self] as [ParsableCommand.Type] {
+    @Test func migrateSeedBenchAndSetRoleListOnlyTheSettingsTheyTake() {
+        for command in [MigrateCommand.self, SeedBenchCommand.self, SetRoleCommand.self] as [ParsableCommand.Type] {
             let help = ReelbaseCommand.helpMessage(for: command, columns: 10_000)
             #expect(help.contains("--database-url <DATABASE_URL>: "))
             #expect(help.contains("--log-level <LOG_LEVEL>: "))
             #expect(!help.contains("--port <PORT>"))
         }
         #expect(ReelbaseCommand.helpMessage(for: SeedBenchCommand.self, columns: 10_000).contains("--users <users>"))
+        #expect(ReelbaseCommand.helpMessage(for: SetRoleCommand.self, columns: 10_000).contains("--role <role>"))
     }
 
     @Test func aFlagWinsOverItsVariable() throws {
@@ -87,9 +88,9 @@ struct ConfigurationTests {
         let fixture = Self.message { try TestApp.configuration(databaseURL: "sqlite://unused.sqlite", settings: settings) }
         #expect(fixture == Self.message { try Self.serve(["--port", "x"]) })
         let configuration = try TestApp.configuration(
-            databaseURL: "sqlite://unused.sqlite", settings: ["port": "9000", "admin.emails": "A@example.com, b@example.com"])
+            databaseURL: "sqlite://unused.sqlite", settings: ["port": "9000", "signup.bonus.credits": "7"])
         #expect(configuration.port == 9000)
-        #expect(configuration.adminEmails == ["a@example.com", "b@example.com"])
+        #expect(configuration.signupBonusCredits == 7)
         #expect(configuration.databasePoolSize == 6 && configuration.bcryptCost == 4 && configuration.serviceKey == "test-service-key")
     }
 
@@ -97,22 +98,57 @@ struct ConfigurationTests {
         let defaults = try Self.serve([])
         #expect(defaults.host == "127.0.0.1" && defaults.port == 8080 && defaults.environment == .development)
         #expect(defaults.databaseURL == .sqlite(path: "reelbase.sqlite") && defaults.databasePoolSize == nil)
-        #expect(defaults.jwtSecret == nil && defaults.adminEmails.isEmpty && defaults.logLevel == .info && defaults.bcryptCost == 12)
+        #expect(defaults.jwtSecret == nil && defaults.logLevel == .info && defaults.bcryptCost == 12)
+        // An empty ADMIN_EMAILS is unset like any other setting, so it does not stop start-up.
         let empty = try Self.serve(["--service-key="], environment: ["PORT": "", "ADMIN_EMAILS": "", "LOG_LEVEL": ""])
-        #expect(empty.port == 8080 && empty.serviceKey == nil && empty.adminEmails.isEmpty && empty.logLevel == .info)
+        #expect(empty.port == 8080 && empty.serviceKey == nil && empty.logLevel == .info)
     }
 
     @Test func valuesAreReadAsBefore() throws {
         let secret = "a,b-secret-that-is-long-enough-for-hs256"
         let configuration = try Self.serve(
-            ["--jwt-secret", secret, "--admin-emails", "Root@Example.com, ops@example.com,", "--log-level", "DEBUG", "--port", "1", "--port", "2"],
-            environment: ["ENVIRONMENT": "Production", "DATABASE_URL": "postgres://u:p@db:6543/reelbase"])
+            ["--jwt-secret", secret, "--log-level", "DEBUG", "--port", "1", "--port", "2"],
+            environment: ["ENVIRONMENT": "Production", "DATABASE_URL": "postgres://u:p@db:6543/reelbase"].merging(Self.safeStripe) { $1 })
         #expect(configuration.jwtSecret == secret)
-        #expect(configuration.adminEmails == ["root@example.com", "ops@example.com"])
         #expect(configuration.logLevel == .debug)
         #expect(configuration.environment == .production)
         #expect(configuration.port == 2)
         #expect(configuration.databaseURL == .postgres(host: "db", port: 6543, username: "u", password: "p", database: "reelbase"))
+    }
+
+    /// The Stripe settings production accepts.
+    static let safeStripe = ["PAYMENT_GATEWAY": "stripe", "STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"]
+
+    @Test func productionRefusesEachUnsafeSettingNamingIt() throws {
+        let production = ["ENVIRONMENT": "production", "JWT_SECRET": String(repeating: "j", count: 32)].merging(Self.safeStripe) { $1 }
+        let accepted = try Self.serve([], environment: production.merging(["SERVICE_KEY": String(repeating: "k", count: 32), "BCRYPT_COST": "10"]) { $1 })
+        #expect(accepted.environment == .production && accepted.paymentGateway == .stripe)
+
+        let cases: [([String: String], String)] = [
+            (["PAYMENT_GATEWAY": "mock"], "PAYMENT_GATEWAY=mock is refused when ENVIRONMENT=production: it accepts any tok_ token as paid"),
+            (["JWT_SECRET": String(repeating: "j", count: 31)], "JWT_SECRET must be at least 32 bytes long"),
+            (["SERVICE_KEY": String(repeating: "k", count: 31)], "SERVICE_KEY must be at least 32 bytes long when ENVIRONMENT=production"),
+            (["BCRYPT_COST": "9"], "BCRYPT_COST must be at least 10 when ENVIRONMENT=production, got 9"),
+            (["STRIPE_API_BASE": "http://api.stripe.com"],
+             "STRIPE_API_BASE must be https:// when ENVIRONMENT=production, got 'http://api.stripe.com'"),
+            (["STRIPE_WEBHOOK_SECRET": ""], "PAYMENT_GATEWAY=stripe requires STRIPE_WEBHOOK_SECRET"),
+        ]
+        for (change, expected) in cases {
+            #expect(Self.message { try Self.serve([], environment: production.merging(change) { $1 }) } == expected, "\(change)")
+        }
+        // Development accepts all of them: the mock gateway, a short service key, cost 4, a local http fake.
+        let development = ["SERVICE_KEY": "short", "BCRYPT_COST": "4", "STRIPE_API_BASE": "http://127.0.0.1:9"]
+        #expect(try Self.serve([], environment: development).paymentGateway == .mock)
+    }
+
+    @Test func adminEmailsStopsStartUpPointingToSetRole() async throws {
+        let expected =
+            "ADMIN_EMAILS is no longer supported: roles live in the database: remove it and appoint admins with "
+            + "`reelbase users set-role --email E --role admin`"
+        #expect(Self.message { try Self.serve([], environment: ["ADMIN_EMAILS": "root@example.com"]) } == expected)
+        #expect(Self.message { try Self.serve(["--admin-emails", "root@example.com,ops@example.com"]) } == expected)
+        let serve = try #require(try ReelbaseCommand.parseAsRoot(["--admin-emails", "root@example.com", "--port", "0"]) as? ServeCommand)
+        await #expect(throws: ExitCode(78)) { try await serve.run() }
     }
 
     @Test func theCommandLineIsCheckedAsOptionsWere() throws {

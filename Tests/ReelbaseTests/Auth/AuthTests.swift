@@ -124,7 +124,7 @@ struct AuthTests {
             await keys.add(hmac: HMACKey(from: TestApp.baseSettings["jwt.secret"]!), digestAlgorithm: .sha256)
             let expired = try await keys.sign(
                 AccessTokenClaims(
-                    sub: .init(value: user.id), exp: .init(value: Date().addingTimeInterval(-60)),
+                    sub: .init(value: user.id), sid: UUID().uuidString.lowercased(), exp: .init(value: Date().addingTimeInterval(-60)),
                     iat: .init(value: Date().addingTimeInterval(-120))))
             try await client.get("/v1/users/me", token: expired).expectProblem(401, code: "unauthorized")
 
@@ -133,7 +133,8 @@ struct AuthTests {
             await forger.add(hmac: HMACKey(from: "some-other-secret-of-sufficient-length"), digestAlgorithm: .sha256)
             let forged = try await forger.sign(
                 AccessTokenClaims(
-                    sub: .init(value: user.id), exp: .init(value: Date().addingTimeInterval(600)), iat: .init(value: Date())))
+                    sub: .init(value: user.id), sid: UUID().uuidString.lowercased(), exp: .init(value: Date().addingTimeInterval(600)),
+                    iat: .init(value: Date())))
             try await client.get("/v1/users/me", token: forged).expectProblem(401, code: "unauthorized")
         }
     }

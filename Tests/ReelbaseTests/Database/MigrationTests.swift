@@ -33,6 +33,45 @@ struct MigrationTests {
         }
     }
 
+    /// Refresh-token families from before sessions existed become sessions, ended when the family was revoked.
+    @Test(arguments: TestDatabase.allCases)
+    func existingRefreshFamiliesBecomeSessions(_ database: TestDatabase) async throws {
+        try await TestApp.withFreshDatabase(database) { url in
+            try await DatabaseConnector.withDatabase(try DatabaseURL(url), logger: TestApp.logger) { db in
+                let migrator = Migrator(database: db, logger: TestApp.logger)
+                try await migrator.migrate(Migrator.all.filter { $0.version < Migration.rolesAndSessions.version })
+                let userID = UUID()
+                let (live, revoked) = (UUID(), UUID())
+                let now = db.dialect.now
+                try await db.sql.raw(
+                    """
+                    INSERT INTO users (id, email, username, display_name, password_hash, created_at)
+                    VALUES (\(bind: userID), 's@example.com', 'sessions', 's', 'x', \(now))
+                    """
+                ).run()
+                // The live family was rotated once (one used token, one live one); the other was logged out.
+                for (family, hash, used, revokedAt) in [(live, "a", true, false), (live, "b", false, false), (revoked, "c", true, true), (revoked, "d", false, true)] {
+                    try await db.sql.raw(
+                        """
+                        INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at, used_at, revoked_at, created_at)
+                        VALUES (\(bind: UUID()), \(bind: family), \(bind: userID), \(bind: hash), \(now),
+                                \(used ? now : "NULL"), \(revokedAt ? now : "NULL"), \(now))
+                        """
+                    ).run()
+                }
+                try await migrator.migrate()
+                let sessions = try await db.sql.raw("SELECT id, user_id, revoked_at FROM sessions").all()
+                let ended = try Dictionary(uniqueKeysWithValues: sessions.map { row in
+                    #expect(try row.decode(column: "user_id", as: UUID.self) == userID)
+                    return (try row.decode(column: "id", as: UUID.self), try row.decode(column: "revoked_at", as: Date?.self) != nil)
+                })
+                #expect(ended == [live: false, revoked: true])
+                #expect(try await db.count("users", where: "role = 'user' AND suspended_at IS NULL") == 1)
+                await #expect(throws: (any Error).self) { try await db.sql.raw("UPDATE users SET role = 'root'").run() }
+            }
+        }
+    }
+
     @Test(arguments: TestDatabase.allCases)
     func ledgerRowsCannotBeEditedOrDeleted(_ database: TestDatabase) async throws {
         try await TestApp.withFreshDatabase(database) { url in

@@ -15,7 +15,7 @@ struct WorkerEndToEndTests {
             let configuration = try TestApp.configuration(databaseURL: url, settings: [:])
             let app = try await buildApplication(configuration: configuration, logger: TestApp.logger)
             try await app.test(.live) { raw in
-                let client = TestClient(client: raw)
+                let client = TestClient(client: raw, databaseURL: url)
                 let port = try #require(raw.port)
                 try await DatabaseConnector.withDatabase(try DatabaseURL(url), logger: TestApp.logger) { db in
                     let admin = try await client.registerAdmin()
@@ -24,9 +24,10 @@ struct WorkerEndToEndTests {
                     let video = try await client.createVideo(user)
 
                     let good = try await client.createJob(user, video: video).decode(API.JobAccepted.self).jobId
+                    // The script fails if any variable of its environment holds the worker's --service-key.
                     try await Self.runWorker(
                         port: port,
-                        script: #"echo "rendering $EFFECT_ID for $JOB_ID from $VIDEO_URL"; echo "https://cdn.example.com/out/$JOB_ID.mp4""#)
+                        script: #"env | grep -q test-service-key && exit 9; echo "rendering $EFFECT_ID for $JOB_ID from $VIDEO_URL"; echo "https://cdn.example.com/out/$JOB_ID.mp4""#)
                     let done = try await client.get("/v1/effects/jobs/\(good)", token: user.accessToken).decode(API.Job.self)
                     #expect(done.status == "succeeded")
                     #expect(done.outputUrl == "https://cdn.example.com/out/\(good).mp4")

@@ -106,23 +106,6 @@ struct ProblemDetailsTests {
     }
 }
 
-@Suite("HTTP conventions: awkward JSON")
-struct AwkwardJSONTests {
-    @Test(arguments: TestDatabase.allCases)
-    func nonIntegerNumbersAndNULAre422(_ database: TestDatabase) async throws {
-        try await TestApp.run(database) { client in
-            let admin = try await client.registerAdmin()
-            let fractional = try await client.request(
-                .post, "/v1/admin/credits/grants", token: admin.accessToken,
-                rawBody: #"{"user_id":"\#(admin.id)","credits":12.5,"reason":"x"}"#)
-            try fractional.expectProblem(422, code: "validation_failed")
-            let nul = try await client.request(
-                .post, "/v1/auth/register", rawBody: #"{"email":"a@b.c","password":"12345678","username":"abc\u0000"}"#)
-            try nul.expectProblem(422, code: "validation_failed")
-        }
-    }
-}
-
 @Suite("HTTP conventions: 405 follows the router's precedence")
 struct AllowHeaderTests {
     @Test(arguments: TestDatabase.allCases)

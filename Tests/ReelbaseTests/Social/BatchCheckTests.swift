@@ -24,7 +24,7 @@ struct BatchCheckTests {
             let response = try await client.post(
                 "/v1/likes/check-batch", token: fan.accessToken,
                 json: ["video_ids": [liked.uppercased(), notLiked, unknown, liked, likedThenDeleted, notLiked.uppercased()]])
-            let sent = statements.drain()
+            let sent = statements.drainAuthenticated()
             #expect(sent.count == 1, "\(sent)")
             #expect(sent.first?.contains("likes") == true)
             #expect(response.status == .ok)
@@ -58,7 +58,7 @@ struct BatchCheckTests {
             let response = try await client.post(
                 "/v1/follows/check-batch", token: me.accessToken,
                 json: ["user_ids": [followed.id, notFollowed.id.uppercased(), followsMe.id, unknown, me.id, followed.id.uppercased()]])
-            let sent = statements.drain()
+            let sent = statements.drainAuthenticated()
             #expect(sent.count == 1, "\(sent)")
             #expect(sent.first?.contains("follows") == true)
             #expect(response.status == .ok)
@@ -85,7 +85,7 @@ struct BatchCheckTests {
                     _ = statements.drain()
                     let response = try await client.post(path, token: me.accessToken, json: [key: ids])
                     #expect(response.status == .ok)
-                    #expect(statements.drain().count == 1, "\(path) with \(count) ids")
+                    #expect(statements.drainAuthenticated().count == 1, "\(path) with \(count) ids")
                     // One member, the list's: `liked_videos` or `following_users`.
                     #expect(try keys(of: response).count == 1)
                     let answer = try #require(try response.decode([String: [String: Bool]].self).values.first)

@@ -89,7 +89,7 @@ struct FollowTests {
             _ = statements.drain()
             let page = try await client.get("/v1/users/\(star.id)/followers?limit=5", token: viewer.accessToken)
             // One statement finds the user (404 otherwise), one reads the page with every row's viewer state.
-            #expect(statements.drain().count == 2)
+            #expect(statements.drainAuthenticated().count == 2)
             #expect(try keys(of: page) == ["users", "next_cursor", "has_more"])
             let body = try page.decode(API.UserPage.self)
             #expect(body.hasMore == false && body.nextCursor == nil)

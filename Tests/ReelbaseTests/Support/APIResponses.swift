@@ -33,19 +33,34 @@ enum API {
         var createdAt: String
     }
 
-    /// `GET /v1/users/me`: the profile with the caller's email and credits.
+    /// `GET /v1/users/me`: the profile with the caller's email, credits and role.
     struct Me: Decodable, Equatable {
         var profile: Profile
         var email: String
         var credits: Int
+        var role: String
 
-        enum CodingKeys: CodingKey { case email, credits }
+        enum CodingKeys: CodingKey { case email, credits, role }
 
         init(from decoder: any Decoder) throws {
             self.profile = try Profile(from: decoder)
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.email = try container.decode(String.self, forKey: .email)
             self.credits = try container.decode(Int.self, forKey: .credits)
+            self.role = try container.decode(String.self, forKey: .role)
+        }
+    }
+
+    /// `PUT /v1/admin/users/{id}/role`: the profile with its role.
+    struct UserWithRole: Decodable, Equatable {
+        var profile: Profile
+        var role: String
+
+        enum CodingKeys: CodingKey { case role }
+
+        init(from decoder: any Decoder) throws {
+            self.profile = try Profile(from: decoder)
+            self.role = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .role)
         }
     }
 

@@ -1,4 +1,5 @@
 import Synchronization
+import Testing
 
 @testable import Reelbase
 
@@ -16,5 +17,14 @@ final class StatementLog: Sendable {
             defer { statements.removeAll() }
             return statements
         }
+    }
+
+    /// Like ``drain()`` after one authenticated request: expects exactly one session check among the statements
+    /// (``BearerAuthMiddleware``'s lookup, the constant cost API.md keeps apart) and returns the others.
+    func drainAuthenticated(sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
+        let statements = self.drain()
+        let isSessionCheck = { (sql: String) in sql.contains("FROM sessions s JOIN users u") }
+        #expect(statements.filter(isSessionCheck).count == 1, "\(statements)", sourceLocation: sourceLocation)
+        return statements.filter { !isSessionCheck($0) }
     }
 }

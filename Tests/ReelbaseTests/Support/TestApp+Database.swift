@@ -18,7 +18,7 @@ extension TestApp {
             let app = try await buildApplication(configuration: configuration, logger: logger)
             try await app.test(.router) { client in
                 try await DatabaseConnector.withDatabase(try DatabaseURL(url), logger: logger) { db in
-                    try await body(TestClient(client: client), db)
+                    try await body(TestClient(client: client, databaseURL: url), db)
                 }
             }
         }

@@ -45,8 +45,10 @@ enum TestApp {
         "jwt.secret": "test-secret-that-is-long-enough-for-hs256",
         "bcrypt.cost": "4",
         "database.pool.size": "6",
-        "admin.emails": "admin@example.com",
         "service.key": "test-service-key",
+        // API.md's limits, except registrations: in `.router` mode every request comes from the one address `unknown`,
+        // and a case may register more users than register_ip's 20 (a suite that tests a limit sets its own).
+        "rate.limits": "register_ip=1000/1h",
     ]
 
     /// The configuration `reelbase serve` would build from these settings as flags or environment variables: the same
@@ -79,7 +81,7 @@ enum TestApp {
             let configuration = try configuration(databaseURL: url, settings: settings)
             let app = try await buildApplication(configuration: configuration, logger: logger, statementObserver: statements?.observer)
             return try await app.test(.router) { client in
-                try await body(TestClient(client: client))
+                try await body(TestClient(client: client, databaseURL: url))
             }
         }
     }

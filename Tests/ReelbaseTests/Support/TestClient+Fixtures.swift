@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import HTTPTypes
 import Testing
@@ -6,9 +7,22 @@ import Testing
 
 /// What many suites set up through the API: users, videos, credits, effect jobs; and the cursor-list walk.
 extension TestClient {
-    /// An admin (the fixture lists admin@example.com in ADMIN_EMAILS).
+    /// A new user made admin as an operator makes one: `reelbase users set-role` on the app's database. Their
+    /// token is an admin's from the next request on, since roles are read per request.
     func registerAdmin() async throws -> User {
-        try await self.register(username: "admin", email: "admin@example.com")
+        let user = try await self.register()
+        try await self.setRole(email: user.email, role: .admin)
+        return user
+    }
+
+    /// Runs `reelbase users set-role` (parsed from its arguments, configured as the command configures itself, with
+    /// an empty environment) against the app's database while the app runs.
+    func setRole(email: String, role: UserRole) async throws {
+        guard let databaseURL else { throw TestSetupError("this TestClient was made without its app's databaseURL") }
+        let command = try SetRoleCommand.parse(["--database-url", databaseURL, "--email", email, "--role", role.rawValue])
+        let configuration = try AppConfiguration(
+            reader: command.commandLine.reader(environment: EnvironmentVariablesProvider(environmentVariables: [:])))
+        try await command.run(configuration: configuration, logger: TestApp.logger)
     }
 
     /// Publishes a video through the API and returns its id.

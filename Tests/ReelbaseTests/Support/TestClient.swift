@@ -41,6 +41,8 @@ struct TestResponse: Sendable {
 /// HummingbirdTesting's client with JSON and bearer-token conveniences.
 struct TestClient: Sendable {
     let client: any TestClientProtocol
+    /// The app's database, for what an operator does beside the server (``setRole(email:role:)``).
+    var databaseURL: String? = nil
 
     func request(
         _ method: HTTPRequest.Method,

@@ -220,7 +220,7 @@ struct FeedTests {
             ]
             _ = statements.drain()
             let page = try await client.get("/v1/videos?limit=5", token: viewer.accessToken)
-            #expect(statements.drain().count == 1)
+            #expect(statements.drainAuthenticated().count == 1)
             let videos = try page.decode(API.VideoPage.self).videos
             #expect(videos.count == 5)
             #expect(try shape(of: page)["videos"].elements.allSatisfy { $0.keys == videoKeys.union(viewerKeys) })

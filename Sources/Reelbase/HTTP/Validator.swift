@@ -1,0 +1,56 @@
+import Foundation
+
+/// Collects every invalid field of a request before answering one `422`.
+public struct Validator {
+    /// The first ``Problem/maxFieldErrors`` invalid fields.
+    public private(set) var errors: [FieldError] = []
+    /// Every invalid field, also those not listed.
+    private var count = 0
+
+    public init() {}
+
+    public mutating func check(_ condition: Bool, _ field: String, _ message: @autoclosure () -> String) {
+        guard !condition else { return }
+        self.count += 1
+        // A 1 MiB body of bad ids must not build a million messages.
+        if self.errors.count < Problem.maxFieldErrors { self.errors.append(FieldError(field: field, message: message())) }
+    }
+
+    /// Checks a text's length as the database counts it (API.md: Unicode code points, PostgreSQL's `char_length`).
+    public mutating func checkLength(_ text: String, _ range: ClosedRange<Int>, _ field: String, _ message: @autoclosure () -> String) {
+        self.check(range.contains(text.lengthInCodePoints), field, message())
+    }
+
+    /// Checks a link clients store and show (`video_url`, `thumbnail_url`, `avatar_url`) against `rule`.
+    mutating func checkURL(_ text: String, _ field: String, rule: URLRule) {
+        let refusal = rule.refusal(of: text)
+        self.check(refusal == nil, field, refusal ?? "")
+    }
+
+    public func validate() throws {
+        if !self.errors.isEmpty { throw Problem.validation(self.errors, total: self.count) }
+    }
+}
+
+extension StringProtocol {
+    /// The length of a text as the database counts it: Unicode code points, PostgreSQL's `char_length`. Swift's
+    /// `count` counts grapheme clusters, so an emoji family of five code points counts 1 there and 5 in a
+    /// `VARCHAR(500)`: every length rule on user text goes through this.
+    public var lengthInCodePoints: Int { self.unicodeScalars.count }
+
+    /// At most `limit` code points, with `…` marking a cut.
+    func truncated(to limit: Int) -> String {
+        let scalars = self.unicodeScalars
+        guard scalars.count > limit else { return String(self) }
+        var kept = String.UnicodeScalarView()
+        kept.append(contentsOf: scalars.prefix(limit - 1))
+        return String(kept) + "…"
+    }
+}
+
+extension FieldError {
+    /// A value sent by the client, quoted and cut short enough for a message (a UUID fits whole).
+    static func quoting(_ value: String) -> String {
+        "\"\(value.truncated(to: 40))\""
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+@testable import Reelbase
+
+/// The pruning pass of `serve`'s housekeeping service, run directly at a chosen instant.
+@Suite("Housekeeping: idempotency keys, refresh tokens and rate-limit buckets past their horizon")
+struct HousekeepingTests {
+    static let week: TimeInterval = 7 * 86_400
+
+    @Test(arguments: TestDatabase.allCases)
+    func eachPruneKeepsRowsJustInsideItsHorizon(_ database: TestDatabase) async throws {
+        try await TestApp.runWithDatabase(database) { client, db in
+            let user = try await client.register()
+            let userID = try #require(UUID(uuidString: user.id))
+            let now = Date()
+            for (key, age) in [("old", Self.week + 60), ("recent", Self.week - 60)] {
+                try await db.sql.raw(
+                    """
+                    INSERT INTO idempotency_keys (user_id, scope, key, request_hash, response_status, response_body, created_at)
+                    VALUES (\(bind: userID), 'purchase', \(bind: key), 'hash', 200, '{}', \(bind: now - age))
+                    """
+                ).run()
+            }
+            for (hash, expiredFor) in [("dead", Self.week + 60), ("lingering", Self.week - 60)] {
+                try await db.sql.raw(
+                    """
+                    INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at, created_at)
+                    VALUES (\(bind: UUID()), \(bind: UUID()), \(bind: userID), \(bind: hash), \(bind: now - expiredFor), \(bind: now - 60 * 86_400))
+                    """
+                ).run()
+            }
+            let nowSeconds = Int(now.timeIntervalSince1970)
+            for (subject, expiresAt) in [("passed", nowSeconds), ("current", nowSeconds + 1)] {
+                try await db.sql.raw(
+                    """
+                    INSERT INTO rate_limit_buckets (limit_name, subject, bucket_start, expires_at, events)
+                    VALUES ('login_ip', \(bind: subject), \(bind: expiresAt - 900), \(bind: expiresAt), 1)
+                    """
+                ).run()
+            }
+            let housekeeping = Housekeeping(
+                idempotency: IdempotencyStore(database: db), refreshTokens: SQLRefreshTokenStore(database: db, ttl: 60),
+                rateLimits: RateLimitStore(database: db), logger: TestApp.logger)
+            try await housekeeping.prune(now: now)
+
+            let keys = try await db.sql.raw("SELECT key FROM idempotency_keys").all(decodingColumn: "key", as: String.self)
+            #expect(keys == ["recent"])
+            let tokens = try await db.sql.raw("SELECT token_hash FROM refresh_tokens ORDER BY created_at")
+                .all(decodingColumn: "token_hash", as: String.self)
+            #expect(tokens.count == 2 && tokens.first == "lingering", "the registration's live token and the lingering one: \(tokens)")
+            let subjects = try await db.sql.raw("SELECT subject FROM rate_limit_buckets WHERE limit_name = 'login_ip'")
+                .all(decodingColumn: "subject", as: String.self)
+            #expect(subjects == ["current"])
+            // The registration's own session still works.
+            #expect(try await client.post("/v1/auth/refresh", json: ["refresh_token": user.refreshToken]).status == .ok)
+        }
+    }
+}
