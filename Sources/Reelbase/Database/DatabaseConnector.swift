@@ -32,7 +32,8 @@ enum DatabaseConnector {
                 tls: tlsConfiguration.map { .require($0) } ?? .disable
             )
             // A few busy connections per core beat many idle ones: Postgres runs one process per connection,
-            // and with several instances sharing one server the sum must stay under its max_connections.
+            // and with several instances sharing one server the sum must stay under its max_connections (count one more
+            // per instance: the connection ``PostgresPool`` checks the server on).
             let cores = ProcessInfo.processInfo.activeProcessorCount
             configuration.options.maximumConnections = poolSize ?? max(8, 4 * cores)
             // Kept open so the first requests after start do not pay for connecting.
@@ -42,8 +43,8 @@ enum DatabaseConnector {
                 host: host, port: port, username: username, password: password, database: database,
                 tls: try tlsConfiguration.map { .require(try sslContext($0)) } ?? .disable
             )
-            // A probe that times out marks the server unreachable; allowing it the lease timeout means a slow server is never
-            // declared down sooner than a waiting request would have given up on it anyway.
+            // A probe that times out (connecting, or its `SELECT 1`) marks the server unreachable; allowing it the lease
+            // timeout means a slow server is never declared down sooner than a waiting request would have given up on it.
             probe.options.connectTimeout = TimeAmount(leaseTimeout)
             let pool = PostgresPool(client: configuration, probe: probe, leaseTimeout: leaseTimeout, logger: queryLogger)
             let sql = PostgresClientDatabase(pool: pool, logger: queryLogger, queryLogLevel: .trace)

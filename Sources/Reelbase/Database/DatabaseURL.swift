@@ -57,7 +57,7 @@ public enum DatabaseURL: Sendable, Equatable {
 
 /// How a PostgreSQL connection uses TLS, from `DATABASE_URL`'s `sslmode` (and `sslrootcert`), as libpq spells them.
 public enum PostgresTLSMode: Sendable, Equatable {
-    /// No `sslmode`, or `disable`: plaintext.
+    /// No `sslmode` parameter, or `disable`: plaintext.
     case disable
     /// `require`: encrypted, but the server's certificate is not checked (it could be anyone's).
     case require
@@ -72,7 +72,9 @@ public enum PostgresTLSMode: Sendable, Equatable {
             throw ConfigurationError("DATABASE_URL sslrootcert '\(rootCertificateFile)' is not a readable file")
         }
         switch queryItems.last(where: { $0.name == "sslmode" })?.value {
-        case nil, "", "disable": self = .disable
+        // Absent means plaintext (API.md); an empty value is no mode, so it is refused like any other, not taken as
+        // absent: a template that left it empty meant some mode, and plaintext is the one that must never be a guess.
+        case nil, "disable": self = .disable
         case "require": self = .require
         case "verify-ca": self = .verifyCA(rootCertificateFile: rootCertificateFile)
         case "verify-full": self = .verifyFull(rootCertificateFile: rootCertificateFile)

@@ -11,8 +11,9 @@ import ServiceLifecycle
 /// a backoff that grows to a minute (after a minute of failures it refuses every lease until such a retry succeeds).
 /// So this pool:
 /// - bounds every lease by a timeout (``withConnection(_:)``);
-/// - probes the server with a connection of its own when a lease has waited ``probeAfter``, or a statement lost its
-///   connection, and every ``probeInterval`` while the server is down;
+/// - checks the server on a connection of its own (``ServerProbe``) every ``heartbeatInterval``, so that an outage
+///   is known even when no request meets it (the client's own failed connects are not visible from outside); sooner
+///   when a lease has waited ``probeAfter`` or a statement lost its connection; every ``probeInterval`` while down;
 /// - while the server is known unreachable (the last probe failed, within ``unreachableMemory`` or with the next probe
 ///   still under way), refuses leases at once with ``DatabaseUnavailable``;
 /// - when a probe succeeds after a failure, swaps in a new `PostgresClient`, so that recovery does not wait for the old
@@ -23,13 +24,12 @@ import ServiceLifecycle
 final class PostgresPool: Service, DatabaseReachability, Sendable {
     /// A lease still waiting after this long asks for a probe: a busy pool grants within it, a dead server never does.
     static let probeAfter: Duration = .milliseconds(500)
-    /// How often the server is probed while it is down.
+    /// How often the server is probed while it is down, and at most while a lease asks.
     static let probeInterval: Duration = .milliseconds(500)
+    /// How often the server is checked while it is up: one `SELECT 1` on the probe's connection.
+    static let heartbeatInterval: Duration = .seconds(1)
     /// How long one failed probe keeps the server "known unreachable" (API.md: a failed connect in the last 2 s).
     static let unreachableMemory: Duration = .seconds(2)
-    /// A probe that succeeded this recently answers a waiting lease's request, so a busy pool costs at most one extra
-    /// connection per second.
-    static let successMemory: Duration = .seconds(1)
 
     private let clientConfiguration: PostgresClient.Configuration
     private let probeConfiguration: PostgresConnection.Configuration
@@ -158,9 +158,11 @@ final class PostgresPool: Service, DatabaseReachability, Sendable {
         }
     }
 
-    /// Probes when asked, and every ``probeInterval`` while the server is down, until graceful shutdown. A tick of 100 ms
-    /// keeps a requested probe prompt without a second signalling mechanism.
+    /// Probes every ``heartbeatInterval`` while the server is up, every ``probeInterval`` while it is down or a lease
+    /// asks, until graceful shutdown. A tick of 100 ms keeps a requested probe prompt without a second signalling
+    /// mechanism.
     private func watch() async {
+        var probe = ServerProbe(configuration: self.probeConfiguration, timeout: self.leaseTimeout, logger: self.logger)
         let clock = ContinuousClock()
         var lastProbe: ContinuousClock.Instant?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -169,21 +171,22 @@ final class PostgresPool: Service, DatabaseReachability, Sendable {
             let due = self.state.withLockedValue { state in
                 let requested = state.probeRequested
                 state.probeRequested = false
-                if state.isDown { return lastProbe.map { now - $0 >= Self.probeInterval } ?? true }
-                return requested && !(state.lastSuccess.map { now - $0 < Self.successMemory } ?? false)
+                guard let lastProbe else { return true }
+                return now - lastProbe >= (state.isDown || requested ? Self.probeInterval : Self.heartbeatInterval)
             }
             guard due else { continue }
             lastProbe = now
-            await self.probeAndRecover()
+            await self.probeAndRecover(&probe)
         }
+        await probe.close()
     }
 
-    private func probeAndRecover() async {
+    private func probeAndRecover(_ probe: inout ServerProbe) async {
         let wasDown = self.state.withLockedValue { state in
             state.isProbing = true
             return state.isDown
         }
-        let reachable = await self.probe()
+        let reachable = await probe.isReachable()
         if reachable && wasDown {
             await self.replaceClient()
             self.logger.notice("database reachable again: new connections are opened")
@@ -194,22 +197,6 @@ final class PostgresPool: Service, DatabaseReachability, Sendable {
         self.state.withLockedValue { state in
             state.isProbing = false
             if reachable { state.lastSuccess = now } else { state.lastFailure = now }
-        }
-    }
-
-    /// Opens and closes one connection of its own. A server that refuses for lack of resources (SQLSTATE class 53, e.g.
-    /// too many connections) is reachable: the pool's open connections still serve.
-    private func probe() async -> Bool {
-        do {
-            // The id only names the connection in postgres-nio's logs.
-            let connection = try await PostgresConnection.connect(configuration: self.probeConfiguration, id: 0, logger: self.logger)
-            try? await connection.close()
-            return true
-        } catch let error as PSQLError where error.serverInfo?[.sqlState]?.hasPrefix("53") == true {
-            return true
-        } catch {
-            self.logger.debug("database probe failed", metadata: ["error": .string(String(reflecting: error))])
-            return false
         }
     }
 
@@ -236,6 +223,63 @@ final class PostgresPool: Service, DatabaseReachability, Sendable {
             guard self == .waiting else { return false }
             self = outcome
             return true
+        }
+    }
+}
+
+/// The pool's own look at the server: one connection, asked `SELECT 1`, and opened again when it is lost. Used by the
+/// watcher task only.
+private struct ServerProbe {
+    let configuration: PostgresConnection.Configuration
+    /// Bounds the query; the configuration's connect timeout bounds a connect.
+    let timeout: Duration
+    let logger: Logger
+    private var connection: PostgresConnection?
+
+    init(configuration: PostgresConnection.Configuration, timeout: Duration, logger: Logger) {
+        self.configuration = configuration
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// Whether the server answers on the open connection, or else accepts a new one. A server that refuses a
+    /// connection for lack of resources (SQLSTATE class 53, e.g. too many connections) is reachable: the pool's open
+    /// connections still serve.
+    mutating func isReachable() async -> Bool {
+        if let connection = self.connection {
+            if await self.answers(connection) { return true }
+            self.connection = nil
+        }
+        do {
+            // The id only names the connection in postgres-nio's logs.
+            self.connection = try await PostgresConnection.connect(configuration: self.configuration, id: 0, logger: self.logger)
+            return true
+        } catch let error as PSQLError where error.serverInfo?[.sqlState]?.hasPrefix("53") == true {
+            return true
+        } catch {
+            self.logger.debug("database probe failed", metadata: ["error": .string(String(reflecting: error))])
+            return false
+        }
+    }
+
+    func close() async {
+        try? await self.connection?.close()
+    }
+
+    /// `SELECT 1` within ``timeout``; a connection that does not answer in time is closed.
+    private func answers(_ connection: PostgresConnection) async -> Bool {
+        guard !connection.isClosed else { return false }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await connection.query("SELECT 1", logger: self.logger).collect()) != nil }
+            group.addTask {
+                try? await Task.sleep(for: self.timeout)
+                return false
+            }
+            let answered = await group.next() ?? false
+            // Also ends a query still waiting on a server that went silent.
+            if !answered { try? await connection.close() }
+            group.cancelAll()
+            return answered
         }
     }
 }

@@ -13,7 +13,6 @@ struct DatabaseSettingsTests {
         let cases: [(String, PostgresTLSMode)] = [
             ("", .disable),
             ("?sslmode=disable", .disable),
-            ("?sslmode=", .disable),
             ("?sslmode=require", .require),
             ("?sslmode=verify-ca", .verifyCA(rootCertificateFile: nil)),
             ("?sslmode=verify-full", .verifyFull(rootCertificateFile: nil)),
@@ -28,6 +27,7 @@ struct DatabaseSettingsTests {
 
     @Test func anUnknownSslmodeOrAMissingRootCertificateNamesTheSetting() {
         let cases = [
+            ("?sslmode=", "DATABASE_URL sslmode must be disable, require, verify-ca or verify-full, got ''"),
             ("?sslmode=prefer", "DATABASE_URL sslmode must be disable, require, verify-ca or verify-full, got 'prefer'"),
             ("?sslmode=allow", "DATABASE_URL sslmode must be disable, require, verify-ca or verify-full, got 'allow'"),
             ("?sslmode=VERIFY-FULL", "DATABASE_URL sslmode must be disable, require, verify-ca or verify-full, got 'VERIFY-FULL'"),
@@ -73,9 +73,11 @@ struct DatabaseSettingsTests {
         }
     }
 
-    /// A PostgreSQL server with a self-signed certificate for `localhost`: `require` connects without checking it,
-    /// `verify-ca` needs it as `sslrootcert` (the system roots refuse it), `verify-full` also needs the host to match.
-    @Test func verifiedModesCheckTheServerCertificate() async throws {
+    /// A PostgreSQL server with a self-signed certificate for `localhost` (and plaintext allowed): no `sslmode` and
+    /// `disable` connect in plaintext, `require` encrypts without checking the certificate, `verify-ca` needs it as
+    /// `sslrootcert` (the system roots refuse it), `verify-full` also needs the host to match. Encryption is the
+    /// server's own word (`pg_stat_ssl`), `nil` a refused connection.
+    @Test func eachSslmodeConnectsAsAPIMDSays() async throws {
         try await TestCluster.with { cluster in
             let (certificate, key) = (cluster.directory + "/server.crt", cluster.directory + "/server.key")
             // Under root PostgreSQL runs as `postgres` (scripts/pg.sh), and wants its key readable by itself only.
@@ -84,19 +86,23 @@ struct DatabaseSettingsTests {
                     + "-keyout '\(key)' -out '\(certificate)' 2>/dev/null && chmod 600 '\(key)' && chmod 644 '\(certificate)' "
                     + "&& { [ \"$(id -u)\" != 0 ] || chown postgres '\(key)' '\(certificate)'; }")
             try await cluster.start(["ssl=on", "ssl_cert_file=\(certificate)", "ssl_key_file=\(key)"])
-            let cases: [(host: String, query: String, reachable: Bool)] = [
-                ("127.0.0.1", "require", true),
-                ("127.0.0.1", "verify-ca", false),
-                ("127.0.0.1", "verify-ca&sslrootcert=\(certificate)", true),
-                ("localhost", "verify-full&sslrootcert=\(certificate)", true),
-                ("127.0.0.1", "verify-full&sslrootcert=\(certificate)", false),
+            let cases: [(host: String, query: String, encrypted: Bool?)] = [
+                ("127.0.0.1", "", false),
+                ("127.0.0.1", "?sslmode=disable", false),
+                ("127.0.0.1", "?sslmode=require", true),
+                ("127.0.0.1", "?sslmode=verify-ca", nil),
+                ("127.0.0.1", "?sslmode=verify-ca&sslrootcert=\(certificate)", true),
+                ("localhost", "?sslmode=verify-full&sslrootcert=\(certificate)", true),
+                ("127.0.0.1", "?sslmode=verify-full&sslrootcert=\(certificate)", nil),
             ]
-            for (host, query, reachable) in cases {
-                let url = try DatabaseURL(cluster.url(host: host, query: "?sslmode=" + query))
-                let answered = try await DatabaseConnector.withDatabase(url, logger: TestApp.logger) { database in
-                    await database.isReachable()
+            for (host, query, encrypted) in cases {
+                let url = try DatabaseURL(cluster.url(host: host, query: query))
+                let answered = try await DatabaseConnector.withDatabase(url, logger: TestApp.logger) { database -> Bool? in
+                    guard await database.isReachable() else { return nil }
+                    return try await database.sql.raw("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                        .first(decodingColumn: "ssl", as: Bool.self)
                 }
-                #expect(answered == reachable, "\(host) sslmode=\(query)")
+                #expect(answered == encrypted, "\(host) \(query)")
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import NIOPosix
@@ -6,34 +7,33 @@ import Testing
 
 @testable import Reelbase
 
-/// The connection deadlines (API.md, Operations: connections), seen over raw sockets against a live server with the
-/// knobs short: head 1 s, body 1 s, idle 5 s. Idle is far longer than head on purpose, so that a close tells which
-/// deadline it was even on a loaded machine. A close must never come before its deadline; it may come late by up
-/// to ``late`` (timers and this test's own reads wait for a core). HTTP only: the database plays no part, so SQLite.
+/// The connection deadlines (API.md, Operations: connections), seen over raw sockets against a live server. Each test
+/// shortens only the deadlines it is about, to 1 or 2 s, and leaves the others at their defaults (30 s and more), so
+/// that a close can only be the deadline under test. A close must never come before its deadline; it may come late by
+/// up to ``late`` (timers and this test's own reads wait for a core). HTTP only: the database plays no part, so SQLite.
 @Suite("HTTP: connection deadlines")
 struct ConnectionTimeoutTests {
-    static let settings = ["request.head.timeout": "1", "request.body.timeout": "1", "idle.timeout": "5"]
     static let late: Duration = .seconds(4)
 
     @Test func aConnectionThatSendsNoCompleteHeadIsClosedAfterTheHeadTimeout() async throws {
-        try await Self.live { port in
+        try await Self.live(["request.head.timeout": "1"]) { port in
             try await RawConnection.with(port: port) { connection in
                 try await connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
                 let (received, elapsed) = try await connection.untilClosed()
                 #expect(received.isEmpty)
-                #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(1) + Self.late, "closed after \(elapsed)")
+                Self.expect(elapsed, closedAfter: .seconds(1))
             }
         }
     }
 
     @Test func aBodyNotCompleteInTimeIsAnswered408AndClosed() async throws {
-        try await Self.live { port in
+        try await Self.live(["request.body.timeout": "1"]) { port in
             try await RawConnection.with(port: port) { connection in
                 try await connection.send(
                     "POST /v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 40\r\n"
                         + "X-Request-Id: slow-body-1\r\n\r\n{\"email\":")
                 let (received, elapsed) = try await connection.untilClosed()
-                #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(1) + Self.late, "answered after \(elapsed)")
+                Self.expect(elapsed, closedAfter: .seconds(1))
                 let (head, body) = try #require(RawConnection.split(received))
                 #expect(head.hasPrefix("HTTP/1.1 408 "))
                 #expect(head.lowercased().contains("content-type: application/problem+json"))
@@ -45,15 +45,16 @@ struct ConnectionTimeoutTests {
         }
     }
 
+    /// The body deadline runs from the head and the head deadline stops at it: a body sent in parts is answered.
     @Test func aBodySentInPartsWithinTheTimeoutIsAnsweredNormally() async throws {
-        try await Self.live { port in
+        try await Self.live(["request.head.timeout": "1", "request.body.timeout": "2"]) { port in
             try await RawConnection.with(port: port) { connection in
                 let body = #"{"email":"nobody@example.com","password":"wrong-password"}"#
                 let half = body.index(body.startIndex, offsetBy: body.count / 2)
                 try await connection.send(
                     "POST /v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                         + "Content-Length: \(body.utf8.count)\r\n\r\n\(body[..<half])")
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(200))
                 try await connection.send(String(body[half...]))
                 let head = try #require(try await connection.response())
                 #expect(head.hasPrefix("HTTP/1.1 401 "))
@@ -61,37 +62,74 @@ struct ConnectionTimeoutTests {
         }
     }
 
+    /// Closed at the idle deadline, not the head deadline (30 s here): an idle connection has started no request.
     @Test func anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
-        try await Self.live { port in
+        try await Self.live(["idle.timeout": "1"]) { port in
             try await RawConnection.with(port: port) { connection in
                 try await connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 #expect(try await connection.response()?.hasPrefix("HTTP/1.1 200 ") == true)
                 let (received, elapsed) = try await connection.untilClosed()
                 #expect(received.isEmpty)
-                // Not at the head timeout (1 s): an idle connection has started no request.
-                #expect(elapsed >= .milliseconds(4900) && elapsed < .seconds(5) + Self.late, "closed after \(elapsed)")
+                Self.expect(elapsed, closedAfter: .seconds(1))
             }
         }
     }
 
+    /// Past the idle deadline (1 s) and closed at the head deadline (2 s): the request it has started is held to the
+    /// head deadline instead.
     @Test func aKeepAliveConnectionThatStartsAHeadHasTheHeadTimeout() async throws {
-        try await Self.live { port in
+        try await Self.live(["request.head.timeout": "2", "idle.timeout": "1"]) { port in
             try await RawConnection.with(port: port) { connection in
                 try await connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 #expect(try await connection.response()?.hasPrefix("HTTP/1.1 200 ") == true)
                 try await connection.send("GET /healthz HTTP/1.1\r\nHost: loc")
                 let (received, elapsed) = try await connection.untilClosed()
                 #expect(received.isEmpty)
-                // Before the idle deadline (5 s): the request it has started is held to the head deadline.
-                #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(5), "closed after \(elapsed)")
+                Self.expect(elapsed, closedAfter: .seconds(2))
             }
         }
     }
 
-    /// Runs `body` with the port of a live server on a fresh SQLite database with the short deadlines.
-    private static func live(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    /// The exemption of event streams: a response that takes longer than every deadline, silent for most of it, is
+    /// written to its end; the connection is idle, and closed at the idle deadline, only after it.
+    @Test func aLongSilentResponseOutlastsEveryDeadline() async throws {
+        var configuration = AppConfiguration()
+        (configuration.requestHeadTimeout, configuration.requestBodyTimeout, configuration.idleTimeout) = (1, 1, 1)
+        let router = Router()
+        router.get("stream") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/event-stream"],
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: "data: first\n\n"))
+                    try await Task.sleep(for: .milliseconds(2500))
+                    try await writer.write(ByteBuffer(string: "data: last\n\n"))
+                    try await writer.finish(nil)
+                })
+        }
+        let app = Application(
+            router: router, server: .http1(timeouts: ConnectionTimeouts(configuration)),
+            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: TestApp.logger)
+        try await app.test(.live) { client in
+            try await RawConnection.with(port: try #require(client.port)) { connection in
+                try await connection.send("GET /stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                let (received, elapsed) = try await connection.untilClosed()
+                #expect(received.hasPrefix("HTTP/1.1 200 "))
+                #expect(received.contains("data: first") && received.contains("data: last"), "\(received)")
+                Self.expect(elapsed, closedAfter: .milliseconds(3500))
+            }
+        }
+    }
+
+    /// A close at `deadline` after the last bytes sent: never before it (less timer slack), at most ``late`` after.
+    private static func expect(_ elapsed: Duration, closedAfter deadline: Duration, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(elapsed >= deadline - .milliseconds(100) && elapsed < deadline + Self.late, "closed after \(elapsed)",
+            sourceLocation: sourceLocation)
+    }
+
+    /// Runs `body` with the port of a live server on a fresh SQLite database with these deadlines shortened.
+    private static func live(_ settings: [String: String], _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
         try await TestApp.withFreshDatabase(.sqlite) { url in
-            let configuration = try TestApp.configuration(databaseURL: url, settings: Self.settings)
+            let configuration = try TestApp.configuration(databaseURL: url, settings: settings)
             let app = try await buildApplication(configuration: configuration, logger: TestApp.logger)
             try await app.test(.live) { client in
                 try await body(try #require(client.port))

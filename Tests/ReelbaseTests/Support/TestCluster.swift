@@ -1,5 +1,7 @@
 import Foundation
 
+@testable import Reelbase
+
 /// A PostgreSQL server of one test's own (`scripts/pg.sh`), for tests that stop it or start it with settings of
 /// their own. `with` gives it a fresh directory (for certificates and the like) and always stops and removes it.
 struct TestCluster: Sendable {
@@ -32,12 +34,12 @@ struct TestCluster: Sendable {
     /// Starts (creating on first use) the server, returning once it accepts connections.
     func start(_ settings: [String] = []) async throws {
         let options = (["fsync=off"] + settings).map { "-c '\($0)'" }.joined(separator: " ")
-        try await TestShell.run("bash '\(self.script)' start '\(self.dataDirectory)' \(self.port) \(options) >/dev/null")
+        try await TestShell.run("bash '\(self.script)' start '\(self.dataDirectory)' \(self.port) \(options)")
     }
 
     /// Stops the server (fast shutdown), returning once it is down.
     func stop() async throws {
-        try await TestShell.run("bash '\(self.script)' stop '\(self.dataDirectory)' >/dev/null")
+        try await TestShell.run("bash '\(self.script)' stop '\(self.dataDirectory)'")
     }
 
     func url(host: String = "127.0.0.1", query: String = "") -> String {
@@ -46,13 +48,19 @@ struct TestCluster: Sendable {
 }
 
 enum TestShell {
-    /// Runs `command` with `system(3)` on a thread of its own. Foundation's `Process.waitUntilExit` needs a run loop that
-    /// Swift Testing's threads do not spin; and a blocking call on the cooperative pool would stall other tests' tasks
-    /// (and the app under test) while it runs.
+    /// How long any command of a test may run: `pg.sh` waits up to 60 s for a server itself.
+    static let limit: Duration = .seconds(90)
+
+    /// Runs `command` with `bash -c` through ``ChildProcess``, the way the effect worker runs its commands (one
+    /// mechanism in the process: `system(3)` beside Foundation's `Process` lets either child inherit the other's
+    /// descriptors); standard output is discarded, standard error is the test's.
     static func run(_ command: String) async throws {
-        let status = await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: system(command)) }.start()
-        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", command]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        let status = try await ChildProcess.run(process, limit: Self.limit)
         guard status == 0 else { throw TestSetupError("\(command) exited with status \(status)") }
     }
 }
