@@ -19,7 +19,7 @@ struct TestCluster: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // Under root the server runs as `postgres`, which must reach the data directory inside.
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
-        let cluster = TestCluster(script: script, directory: directory, port: Int.random(in: 55_000...57_000))
+        let cluster = TestCluster(script: script, directory: directory, port: try Self.freePort())
         let result: Result<R, any Error>
         do {
             result = .success(try await body(cluster))
@@ -44,6 +44,29 @@ struct TestCluster: Sendable {
 
     func url(host: String = "127.0.0.1", query: String = "") -> String {
         "postgres://postgres@\(host):\(self.port)/postgres\(query)"
+    }
+
+    /// A port free now and below the kernel's ephemeral range (32768 and up): there, outgoing connections take ports
+    /// at random (here about one in twelve of 55000-57000 was in use), also while a test has its server stopped.
+    private static func freePort() throws -> Int {
+        for _ in 0..<100 {
+            let port = Int.random(in: 20_000...32_000)
+            if Self.isFree(port) { return port }
+        }
+        throw TestSetupError("no free port between 20000 and 32000 for a test cluster")
+    }
+
+    private static func isFree(_ port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
     }
 }
 
