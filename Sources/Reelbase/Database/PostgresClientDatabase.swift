@@ -24,14 +24,52 @@ struct PostgresClientDatabase: SQLDatabase {
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         try await self.pool.withConnection { connection in
-            try await connection.sql(queryLogLevel: self.queryLogLevel, logger: self.logger).execute(sql: query, onRow)
+            try await self.statements(on: connection).execute(sql: query, onRow)
         }
     }
 
     func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         try await self.pool.withConnection { connection in
-            ResultTransfer(value: try await closure(connection.sql(queryLogLevel: self.queryLogLevel, logger: self.logger)))
+            ResultTransfer(value: try await closure(self.statements(on: connection)))
         }.value
+    }
+
+    private func statements(on connection: PostgresConnection) -> OpenConnectionStatements {
+        OpenConnectionStatements(connection: connection, base: connection.sql(queryLogLevel: self.queryLogLevel, logger: self.logger))
+    }
+}
+
+/// The statements of one leased connection, each written from the connection's event loop once it has checked there
+/// that the connection is still open; a closed one fails the statement with ``DatabaseUnavailable``.
+///
+/// postgres-nio never answers a statement written after the connection's channel closed: the write fails with no
+/// one told, and the statement waits forever (the fix, vapor/postgres-nio#487, was reverted). A connection closes under
+/// a lease when the server goes away or a pool shuts down, and the `ROLLBACK` that follows a failed statement is then
+/// always late; with the lease granted, no timer cuts the wait short. On the event loop nothing can close the channel
+/// between the check and the write, which reaches the connection's handler at once, and the handler fails whatever
+/// it holds when the connection closes later.
+struct OpenConnectionStatements: SQLDatabase {
+    let connection: PostgresConnection
+    let base: any SQLDatabase
+
+    var logger: Logger { self.base.logger }
+    var eventLoop: any EventLoop { self.connection.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { self.base.version }
+    var dialect: any SQLDialect { self.base.dialect }
+    var queryLogLevel: Logger.Level? { self.base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        self.connection.eventLoop.flatSubmit {
+            guard !self.connection.isClosed else {
+                self.logger.warning("statement refused: its connection has closed")
+                return self.connection.eventLoop.makeFailedFuture(DatabaseUnavailable())
+            }
+            return self.base.execute(sql: query, onRow)
+        }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        try await self.execute(sql: query, onRow).get()
     }
 }
 

@@ -1,7 +1,9 @@
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import PostgresKit
 import PostgresNIO
+import SQLKit
 import ServiceLifecycle
 
 /// This instance's PostgreSQL connections: postgres-nio's `PostgresClient` pool, bounded and watched so that an
@@ -266,11 +268,14 @@ private struct ServerProbe {
         try? await self.connection?.close()
     }
 
-    /// `SELECT 1` within ``timeout``; a connection that does not answer in time is closed.
+    /// `SELECT 1` within ``timeout``; a connection that does not answer in time is closed, which ends the query (it is
+    /// written only to an open connection, ``OpenConnectionStatements``: one written to a closed one would never end).
     private func answers(_ connection: PostgresConnection) async -> Bool {
+        // Seen closed already (the server went away): no statement, and no warning from the guard.
         guard !connection.isClosed else { return false }
+        let statements = OpenConnectionStatements(connection: connection, base: connection.sql(queryLogLevel: nil, logger: self.logger))
         return await withTaskGroup(of: Bool.self) { group in
-            group.addTask { (try? await connection.query("SELECT 1", logger: self.logger).collect()) != nil }
+            group.addTask { (try? await statements.raw("SELECT 1").run()) != nil }
             group.addTask {
                 try? await Task.sleep(for: self.timeout)
                 return false

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import HummingbirdTesting
 import Testing
 
 @testable import Reelbase
@@ -14,9 +13,7 @@ struct WorkerEndToEndTests {
         try await TestApp.withFreshDatabase(database) { url in
             let configuration = try TestApp.configuration(databaseURL: url, settings: [:])
             let app = try await buildApplication(configuration: configuration, logger: TestApp.logger)
-            try await app.test(.live) { raw in
-                let client = TestClient(client: raw, databaseURL: url)
-                let port = try #require(raw.port)
+            try await LiveServer.run(app, databaseURL: url) { client, port in
                 try await DatabaseConnector.withDatabase(try DatabaseURL(url), logger: TestApp.logger) { db in
                     let admin = try await client.registerAdmin()
                     let user = try await client.register()

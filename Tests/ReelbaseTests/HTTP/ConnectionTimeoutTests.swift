@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import NIOCore
 import NIOPosix
 import Testing
@@ -108,9 +107,9 @@ struct ConnectionTimeoutTests {
         }
         let app = Application(
             router: router, server: .http1(timeouts: ConnectionTimeouts(configuration)),
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: TestApp.logger)
-        try await app.test(.live) { client in
-            try await RawConnection.with(port: try #require(client.port)) { connection in
+            logger: TestApp.logger)
+        try await LiveServer.run(app) { port in
+            try await RawConnection.with(port: port) { connection in
                 try await connection.send("GET /stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 let (received, elapsed) = try await connection.untilClosed()
                 #expect(received.hasPrefix("HTTP/1.1 200 "))
@@ -131,9 +130,7 @@ struct ConnectionTimeoutTests {
         try await TestApp.withFreshDatabase(.sqlite) { url in
             let configuration = try TestApp.configuration(databaseURL: url, settings: settings)
             let app = try await buildApplication(configuration: configuration, logger: TestApp.logger)
-            try await app.test(.live) { client in
-                try await body(try #require(client.port))
-            }
+            try await LiveServer.run(app, body)
         }
     }
 }

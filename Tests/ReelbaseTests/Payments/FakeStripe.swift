@@ -4,7 +4,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import ServiceLifecycle
 
 /// A stand-in for Stripe's `POST /v1/payment_intents`, served on 127.0.0.1 at a free port for one test.
 ///
@@ -101,34 +100,9 @@ struct FakeStripe: Sendable {
         }
         var logger = Logger(label: "fake-stripe")
         logger.logLevel = .critical
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake-stripe"),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger
-        )
-        let services = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await services.run() }
-            var iterator = ports.makeAsyncIterator()
-            let result: Result<R, any Error>
-            if let port = await iterator.next() {
-                do {
-                    result = .success(try await body(FakeStripe(state: state, port: port)))
-                } catch {
-                    result = .failure(error)
-                }
-            } else {
-                result = .failure(TestSetupError("the fake Stripe server did not start"))
-            }
-            await services.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return try result.get()
-        }
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake-stripe"), logger: logger)
+        return try await LiveServer.run(app) { port in try await body(FakeStripe(state: state, port: port)) }
     }
 
     private static func json(_ status: Int, _ body: String) -> Response {

@@ -56,7 +56,7 @@ struct ClientAddressTests {
         #expect(IPNetwork("10.0.0") == nil && IPNetwork("proxy.local") == nil && IPNetwork("10.0.0.0/x") == nil)
     }
 
-    /// A real socket (`.live`): the peer is 127.0.0.1, and its X-Forwarded-For counts only when it is trusted.
+    /// A real socket (``LiveServer``): the peer is 127.0.0.1, and its X-Forwarded-For counts only when it is trusted.
     @Test(arguments: TestDatabase.allCases)
     func forwardedForCountsBehindATrustedProxy(_ database: TestDatabase) async throws {
         try await Self.runLive(database, settings: ["rate.limits": "register_ip=1/1h", "trusted.proxies": "127.0.0.1"]) { client in
@@ -85,9 +85,9 @@ struct ClientAddressTests {
         _ database: TestDatabase, settings: [String: String], _ body: @escaping @Sendable (TestClient) async throws -> Void
     ) async throws {
         try await TestApp.withFreshDatabase(database) { url in
-            let configuration = try TestApp.configuration(databaseURL: url, settings: settings.merging(["port": "0"]) { $1 })
+            let configuration = try TestApp.configuration(databaseURL: url, settings: settings)
             let app = try await buildApplication(configuration: configuration, logger: TestApp.logger)
-            try await app.test(.live) { client in try await body(TestClient(client: client)) }
+            try await LiveServer.run(app, databaseURL: url) { client, _ in try await body(client) }
         }
     }
 }

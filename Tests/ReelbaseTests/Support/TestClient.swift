@@ -40,9 +40,30 @@ struct TestResponse: Sendable {
 
 /// HummingbirdTesting's client with JSON and bearer-token conveniences.
 struct TestClient: Sendable {
-    let client: any TestClientProtocol
+    /// Sends one request: in memory to the router, or over a socket to a ``LiveServer``.
+    private let send: @Sendable (_ uri: String, _ method: HTTPRequest.Method, _ headers: HTTPFields, _ body: ByteBuffer?) async throws -> TestResponse
     /// The app's database, for what an operator does beside the server (``setRole(email:role:)``).
-    var databaseURL: String? = nil
+    let databaseURL: String?
+
+    init(client: any TestClientProtocol, databaseURL: String? = nil) {
+        self.databaseURL = databaseURL
+        self.send = { uri, method, headers, body in
+            try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+                TestResponse(status: response.status, headers: response.headers, body: Data(buffer: response.body))
+            }
+        }
+    }
+
+    /// Over HTTP, with a client connected to a server that listens.
+    init(live client: HummingbirdTesting.TestClient, databaseURL: String? = nil) {
+        self.databaseURL = databaseURL
+        self.send = { uri, method, headers, body in
+            var headers = headers
+            headers[.connection] = "keep-alive"
+            let response = try await client.execute(.init(uri, method: method, authority: "localhost", headers: headers, body: body))
+            return TestResponse(status: response.status, headers: response.headers, body: Data(buffer: response.body ?? ByteBuffer()))
+        }
+    }
 
     func request(
         _ method: HTTPRequest.Method,
@@ -62,9 +83,7 @@ struct TestClient: Sendable {
             body = ByteBuffer(string: rawBody)
             if headers[.contentType] == nil { headers[.contentType] = "application/json" }
         }
-        return try await self.client.execute(uri: uri, method: method, headers: headers, body: body) { response in
-            TestResponse(status: response.status, headers: response.headers, body: Data(buffer: response.body))
-        }
+        return try await self.send(uri, method, headers, body)
     }
 
     func get(_ uri: String, token: String? = nil) async throws -> TestResponse {
