@@ -42,6 +42,8 @@ public struct AppConfiguration: Sendable {
     public var stripeWebhookSecret: String?
     public var stripeAPIBase = "https://api.stripe.com"
     public var effectJobTimeout = 600
+    /// Seconds a payment stays pending before the reconciler settles it from the gateway's record.
+    public var reconcileAfterSeconds = 60
     public var creditPackagesFile: String?
     public var effectsFile: String?
     public var logLevel = Logger.Level.info
@@ -86,6 +88,9 @@ public struct AppConfiguration: Sendable {
         .int(
             "effect.job.timeout", \.effectJobTimeout, in: 1...86_400,
             help: "Seconds a claimed effect job may run before it is failed and refunded"),
+        .int(
+            "reconcile.after.seconds", \.reconcileAfterSeconds, in: 1...86_400,
+            help: "Age in seconds of a pending payment before the reconciler settles it from the gateway's record"),
         .string("credit.packages.file", \.creditPackagesFile, help: "JSON file replacing the built-in credit packages"),
         .string("effects.file", \.effectsFile, help: "JSON file replacing the built-in effects"),
         .choice("log.level", \.logLevel, help: "trace, debug, info, notice, warning, error or critical"),

@@ -16,6 +16,7 @@ struct AppDependencies: Sendable {
     let roles: any RoleStore
     let catalog: CreditCatalog
     let gateway: any PaymentGateway
+    let payments: PaymentStore
     let effects: EffectCatalog
     let effectJobs: EffectJobStore
     let credits: any CreditStore
@@ -57,9 +58,11 @@ public func buildApplication(
     app.addServices(
         databaseService,
         EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger),
+        PaymentReconciler(
+            payments: dependencies.payments, gateway: dependencies.gateway, after: .seconds(configuration.reconcileAfterSeconds), logger: logger),
         Housekeeping(
             idempotency: dependencies.idempotency, refreshTokens: dependencies.refreshTokens,
-            rateLimits: dependencies.rateLimits.store, logger: logger)
+            rateLimits: dependencies.rateLimits.store, payments: dependencies.payments, logger: logger)
     )
     app.addServices(dependencies.services)
     app.beforeServerStarts {
@@ -100,6 +103,7 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         roles: SQLRoleStore(database: database),
         catalog: catalog,
         gateway: gateway,
+        payments: PaymentStore(database: database, ledger: ledger, catalog: catalog),
         effects: effects,
         effectJobs: EffectJobStore(database: database, ledger: ledger),
         credits: SQLCreditStore(database: database, ledger: ledger),
@@ -140,7 +144,7 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
     ).addRoutes(to: router.group("v1/auth"))
     StripeWebhookRoutes(
         signature: dependencies.configuration.stripeWebhookSecret.map(StripeSignature.init(secret:)),
-        store: StripeWebhookStore(database: dependencies.database, ledger: dependencies.ledger, catalog: dependencies.catalog)
+        store: StripeWebhookStore(database: dependencies.database, payments: dependencies.payments)
     ).addRoutes(to: router.group("v1/payments"))
 
     let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens, sessions: dependencies.sessions))
@@ -153,7 +157,7 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         .addRoutes(follows: authenticated.group("follows"), users: authenticated.group("users"))
     CreditRoutes(
         catalog: dependencies.catalog,
-        purchases: CreditPurchases(database: dependencies.database, ledger: dependencies.ledger, gateway: dependencies.gateway),
+        purchases: CreditPurchases(payments: dependencies.payments, gateway: dependencies.gateway),
         store: dependencies.credits,
         idempotency: dependencies.idempotency
     ).addRoutes(to: authenticated.group("credits"))

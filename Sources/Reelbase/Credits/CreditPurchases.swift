@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SQLKit
 
 /// A checked request to buy a package.
@@ -9,7 +10,7 @@ struct Purchase: Sendable {
     var paymentToken: String
 }
 
-/// A charge the gateway answered, not yet recorded.
+/// A charge the gateway answered, not yet settled.
 struct Charge: Sendable {
     var request: ChargeRequest
     var outcome: ChargeOutcome
@@ -19,33 +20,64 @@ struct Charge: Sendable {
 enum PurchaseOutcome: Sendable {
     /// Paid and credited; `entry` is its ledger row.
     case credited(CreditPackage, entry: CreditLedger.Entry)
-    /// The customer must still act (3-D Secure) or the bank is processing; a webhook settles it later.
+    /// The customer must still act (3-D Secure) or the bank is processing; a webhook or the reconciler settles it.
     case pending(paymentID: String, clientSecret: String)
     /// The gateway declined; `message` is its own, shown to the user.
     case declined(message: String)
 }
 
-/// Buying a credit package: charge the gateway, then credit the wallet in the caller's transaction.
+/// Buying a credit package: record the payment, charge the gateway, then settle the payment in the caller's
+/// transaction.
 ///
-/// The charge happens outside any transaction (it is a network call). The gateway's idempotency key, derived
-/// from the client's, keeps a retried request from charging twice, and the gateway's payment id (unique in
-/// `payments`) keeps one payment from being credited twice.
+/// The payment is recorded `pending` first, in a transaction of its own, so that whatever happens after the charge
+/// (a time-out, a crash, a failed commit) leaves a row for the reconciler. The charge happens outside any
+/// transaction (it is a network call). The gateway's idempotency key, derived from the client's, keeps a retried
+/// request from charging twice, and the payment's conditional settlement keeps it from being credited twice.
 struct CreditPurchases: Sendable {
-    let database: Database
-    let ledger: CreditLedger
+    let payments: PaymentStore
     let gateway: any PaymentGateway
 
-    /// Takes the money. Throws ``PaymentGatewayError`` when the gateway could not be asked or refused the request.
+    /// The idempotency key sent to the gateway for a purchase made with the client's `Idempotency-Key`: the same
+    /// request under the same key gives the same gateway key, and any key gives 82 characters, within Stripe's 255.
+    static func gatewayKey(for purchase: Purchase, clientKey: String) -> String {
+        let digest = RequestFingerprint(
+            IdempotencyScope.purchase.rawValue, purchase.userID.lowercased, clientKey, purchase.package.id, purchase.paymentMethod,
+            purchase.paymentToken)
+        return "reelbase_purchase_" + digest.hex
+    }
+
+    static let expiredMessage = "This purchase did not complete within 24 hours; start a new one with a new Idempotency-Key."
+
+    /// Records the payment, then takes the money. Throws ``PaymentGatewayError`` when the gateway could not be asked
+    /// or refused the request; the payment stays `pending` for the reconciler unless the gateway said no for sure.
     func charge(_ purchase: Purchase, idempotencyKey: String?) async throws -> Charge {
-        let request = ChargeRequest(
+        let newID = UUID()
+        var request = ChargeRequest(
+            paymentID: newID,
             userID: purchase.userID,
             package: purchase.package,
             paymentMethod: purchase.paymentMethod,
             paymentToken: purchase.paymentToken,
-            idempotencyKey: idempotencyKey.map { "purchase-\(purchase.userID.lowercased)-\($0)" } ?? "purchase-\(UUID().lowercased)"
+            idempotencyKey: idempotencyKey.map { Self.gatewayKey(for: purchase, clientKey: $0) } ?? "reelbase_payment_\(newID.lowercased)"
         )
+        let payment = try await self.payments.recordPending(request, gateway: self.gateway.name)
+        request.paymentID = payment.id
+        if payment.status == .succeeded, let gatewayPaymentID = payment.gatewayPaymentID {
+            // A retry of a purchase the reconciler or a webhook credited meanwhile: nothing to ask the gateway.
+            return Charge(request: request, outcome: .succeeded(paymentID: gatewayPaymentID))
+        }
+        if Date().timeIntervalSince(payment.createdAt) >= PaymentReconciler.giveUpAfter {
+            // A retry of a purchase left unsettled for a day: Stripe has forgotten the key, so the same create could
+            // charge a second time. It ends failed (the reconciler would fail it too); a webhook still credits it.
+            return Charge(request: request, outcome: .declined(paymentID: payment.gatewayPaymentID, message: Self.expiredMessage))
+        }
         do {
             return Charge(request: request, outcome: try await self.gateway.charge(request))
+        } catch PaymentGatewayError.invalidPaymentToken {
+            // The gateway refused the token itself: nothing was charged. Should this write fail, the reconciler
+            // sends the charge again, gets the same refusal, and fails the payment then.
+            try? await self.payments.fail(payment.id, gatewayPaymentID: nil)
+            throw PaymentGatewayError.invalidPaymentToken
         } catch let error as PaymentGatewayError {
             throw error
         } catch {
@@ -53,64 +85,18 @@ struct CreditPurchases: Sendable {
         }
     }
 
-    /// Writes what the gateway said: a credited payment, or a pending one; a decline writes nothing.
-    func record(_ charge: Charge, on connection: any SQLDatabase) async throws -> PurchaseOutcome {
-        let package = charge.request.package
+    /// Settles the payment as the gateway answered: credited (now, or already by a webhook or the reconciler),
+    /// pending, or failed.
+    func record(_ charge: Charge, on connection: any SQLDatabase, logger: Logger) async throws -> PurchaseOutcome {
+        let entry = try await self.payments.settle(charge.request.paymentID, as: charge.outcome, on: connection, logger: logger)
         switch charge.outcome {
         case .declined(_, let message):
             return .declined(message: message)
-
         case .pending(let paymentID, let clientSecret):
-            try await self.insertPayment(charge.request, paymentID: paymentID, status: .pending, creditedTransactionID: nil, on: connection)
             return .pending(paymentID: paymentID, clientSecret: clientSecret)
-
-        case .succeeded(let paymentID):
-            if let earlier = try await self.creditedEntry(paymentID: paymentID, on: connection) {
-                // Already credited (a retry that took over a key whose first owner died after committing).
-                return .credited(package, entry: earlier)
-            }
-            let entry = try await self.ledger.apply(
-                CreditLedger.Movement(
-                    userID: charge.request.userID,
-                    type: .purchase,
-                    credits: package.credits,
-                    description: "Purchased \(package.name) (\(package.credits) credits)",
-                    extraData: [
-                        "package_id": package.id,
-                        "payment_method": charge.request.paymentMethod,
-                        "gateway": self.gateway.name,
-                        "gateway_payment_id": paymentID,
-                    ]
-                ),
-                on: connection
-            )
-            try await self.insertPayment(charge.request, paymentID: paymentID, status: .succeeded, creditedTransactionID: entry.id, on: connection)
-            return .credited(package, entry: entry)
+        case .succeeded:
+            guard let entry else { throw UnexpectedRow("a succeeded payment without its ledger row") }
+            return .credited(charge.request.package, entry: entry)
         }
-    }
-
-    private func creditedEntry(paymentID: String, on connection: any SQLDatabase) async throws -> CreditLedger.Entry? {
-        try await connection.raw(
-            """
-            SELECT t.id, t.credits, t.balance_after, t.sequence FROM payments p
-            JOIN credit_transactions t ON t.id = p.credited_transaction_id
-            WHERE p.gateway = \(bind: self.gateway.name) AND p.gateway_payment_id = \(bind: paymentID)
-            """
-        ).first(decoding: CreditLedger.Entry.self)
-    }
-
-    private func insertPayment(
-        _ charge: ChargeRequest, paymentID: String, status: PaymentStatus, creditedTransactionID: UUID?, on connection: any SQLDatabase
-    ) async throws {
-        let now = self.database.dialect.now
-        try await connection.raw(
-            """
-            INSERT INTO payments (id, user_id, package_id, credits, amount_cents, currency, payment_method, gateway,
-                                  gateway_payment_id, status, credited_transaction_id, created_at, updated_at)
-            VALUES (\(bind: UUID()), \(bind: charge.userID), \(bind: charge.package.id), \(bind: charge.package.credits),
-                    \(bind: charge.package.priceCents), \(bind: charge.package.currency), \(bind: charge.paymentMethod),
-                    \(bind: self.gateway.name), \(bind: paymentID), \(bind: status.rawValue), \(bind: creditedTransactionID), \(now), \(now))
-            """
-        ).run()
     }
 }

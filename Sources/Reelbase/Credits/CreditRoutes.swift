@@ -19,8 +19,8 @@ struct CreditRoutes {
         PackageList(self.catalog)
     }
 
-    /// Checks the request, then charges outside any transaction and records the outcome (with the answer kept for
-    /// its `Idempotency-Key`) in one. A declined payment's answer is kept too: retrying the key does not try the
+    /// Checks the request, records the payment and charges outside the request's transaction, then settles the
+    /// payment (with the answer kept for its `Idempotency-Key`) in one. A declined payment's answer is kept too: retrying the key does not try the
     /// card again.
     @Sendable func purchase(_ request: Request, context: AppRequestContext) async throws -> Response {
         let userID = try context.requireUser()
@@ -36,10 +36,11 @@ struct CreditRoutes {
         try validator.validate()
 
         let purchase = Purchase(userID: userID, package: package, paymentMethod: body.paymentMethod, paymentToken: body.paymentToken)
+        let logger = context.logger
         let answer = try await self.idempotency.perform(
             key.map { IdempotentRequest(userID: userID, scope: .purchase, key: $0, fingerprint: body.fingerprint) },
             prepare: { try await self.purchases.charge(purchase, idempotencyKey: key) },
-            commit: { charge, connection in try await self.purchases.record(charge, on: connection).storedResponse() }
+            commit: { charge, connection in try await self.purchases.record(charge, on: connection, logger: logger).storedResponse() }
         )
         return answer.response
     }

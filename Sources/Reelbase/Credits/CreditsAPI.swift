@@ -13,7 +13,7 @@ enum CreditsAPI: APIPart {
                     body: OAS.object(["package_id": OAS.string, "payment_method": OAS.string, "payment_token": OAS.string]),
                     responses: [
                         200: ("Paid and credited", OAS.ref("PurchaseResponse")),
-                        202: ("Stripe needs customer action; credited by webhook", OAS.ref("PendingPurchase")),
+                        202: ("Stripe needs customer action; credited by webhook or the reconciler", OAS.ref("PendingPurchase")),
                     ])
             ],
             "/v1/credits/balance": [

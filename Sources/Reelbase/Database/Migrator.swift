@@ -20,6 +20,7 @@ struct Migrator {
         .effectJobs,
         .stripePayments,
         .rateLimits,
+        .paymentsSettle,
         .rolesAndSessions,
     ]
 

@@ -64,6 +64,14 @@ public enum SQLDialectKind: Sendable {
         }
     }
 
+    /// One text field of a JSON column, as an expression an index can be built on (`extra_data`'s keys).
+    func jsonText(_ column: String, _ key: String) -> SQLQueryString {
+        switch self {
+        case .postgres: "(\(ident: column) ->> \(literal: key))"
+        case .sqlite: "json_extract(\(ident: column), \(literal: "$." + key))"
+        }
+    }
+
     /// The statement that opens a write transaction. SQLite must take its single write lock up front:
     /// a deferred `BEGIN` that upgrades later fails with "database is locked" under concurrency.
     var beginWrite: SQLQueryString {

@@ -3,14 +3,16 @@ import Logging
 import ServiceLifecycle
 
 /// Deletes what no request can use any more (API.md, Operations): idempotency keys older than 7 days, refresh tokens
-/// 7 days past their expiry, rate-limit buckets past their windows.
+/// 7 days past their expiry, rate-limit buckets past their windows, webhook events about no known payment after 7 days
+/// (API.md, Payments).
 ///
-/// Runs inside `serve` on every instance: each pass is three `DELETE`s of rows past a horizon, so instances running it
+/// Runs inside `serve` on every instance: each pass is four `DELETE`s of rows past a horizon, so instances running it
 /// at once only delete the same rows twice, and need no coordination.
 struct Housekeeping: Service {
     let idempotency: IdempotencyStore
     let refreshTokens: any RefreshTokenStore
     let rateLimits: RateLimitStore
+    let payments: PaymentStore
     let logger: Logger
     /// Rows past their horizon harm nothing but space, so a pass every few minutes is plenty.
     var interval: Duration = .seconds(300)
@@ -19,19 +21,12 @@ struct Housekeeping: Service {
     static let idempotencyKeyAge: TimeInterval = 7 * 86_400
     /// A week past expiry, a spent refresh token's replay still reports reuse, as long as anyone could plausibly try.
     static let refreshTokenGrace: TimeInterval = 7 * 86_400
+    /// An event about no payment this server knows may still find one (a payment recorded late); Stripe stops
+    /// redelivering after 3 days, so a week keeps every id that could still be replayed.
+    static let unknownPaymentEventAge: TimeInterval = 7 * 86_400
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            // Sleeping first: at start-up the migrations may still be running, and a just-started instance has
-            // nothing to prune that the others have not.
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-            guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
-            do {
-                try await self.prune()
-            } catch {
-                self.logger.warning("housekeeping failed", metadata: ["error": .string(String(reflecting: error))])
-            }
-        }
+        await runPeriodically(every: self.interval, logger: self.logger, failure: "housekeeping failed") { try await self.prune() }
     }
 
     /// One pass.
@@ -39,5 +34,6 @@ struct Housekeeping: Service {
         try await self.idempotency.prune(createdBefore: now.addingTimeInterval(-Self.idempotencyKeyAge))
         try await self.refreshTokens.prune(expiredBefore: now.addingTimeInterval(-Self.refreshTokenGrace))
         try await self.rateLimits.prune(now: now)
+        try await self.payments.pruneUnknownPaymentEvents(receivedBefore: now.addingTimeInterval(-Self.unknownPaymentEventAge))
     }
 }

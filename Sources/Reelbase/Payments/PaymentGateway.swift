@@ -4,6 +4,8 @@ import ServiceLifecycle
 
 /// One attempt to take money for a package.
 struct ChargeRequest: Sendable {
+    /// The `payments` row recorded before the charge; sent as `metadata[payment_id]`.
+    var paymentID: UUID
     var userID: UUID
     var package: CreditPackage
     var paymentMethod: String
@@ -26,9 +28,20 @@ enum PaymentStatus: String, Sendable, Codable {
     case pending, succeeded, failed
 }
 
+/// A payment recorded before its charge, as the reconciler reads it back to settle it from the gateway's record.
+struct RecordedPayment: Sendable {
+    var id: UUID
+    var createdAt: Date
+    /// The gateway's id for it (a PaymentIntent's `pi_…`), once the gateway answered.
+    var gatewayPaymentID: String?
+    /// The charge as first sent, to be sent again identically; `nil` for payments recorded before this was kept.
+    var charge: ChargeRequest?
+}
+
 /// Why a charge could not be made; nothing was credited.
 enum PaymentGatewayError: Error, Sendable {
-    /// The gateway could not be reached or kept failing. A retry with the same key cannot charge twice.
+    /// The gateway could not be reached or kept failing: whether it charged is unknown until the reconciler asks
+    /// again. A retry with the same key cannot charge twice.
     case unavailable
     /// The gateway refused the request for a reason the customer cannot fix (logged, not shown).
     case refused
@@ -45,6 +58,10 @@ protocol PaymentGateway: Sendable {
     /// Takes the money. Throws ``PaymentGatewayError`` when the gateway could not be asked or refused the request:
     /// nothing was charged that a retry with the same idempotency key would charge again.
     func charge(_ request: ChargeRequest) async throws -> ChargeOutcome
+    /// What the gateway's own record says of a payment whose outcome this server did not learn: the payment it
+    /// knows by id, or else the answer to the identical charge sent again with the same idempotency key. Throws
+    /// ``PaymentGatewayError`` when it cannot tell.
+    func lookUp(_ payment: RecordedPayment) async throws -> ChargeOutcome
 }
 
 /// The development gateway: `tok_fail…`/`pm_fail…` are declined, other `tok_…`/`pm_…` succeed.
@@ -66,6 +83,12 @@ struct MockPaymentGateway: PaymentGateway {
             return .declined(paymentID: paymentID, message: "Your card was declined.")
         }
         return .succeeded(paymentID: paymentID)
+    }
+
+    /// A stuck mock payment settles by its token's rule, as its charge would have.
+    func lookUp(_ payment: RecordedPayment) async throws -> ChargeOutcome {
+        guard let charge = payment.charge else { throw PaymentGatewayError.refused }
+        return try await self.charge(charge)
     }
 }
 

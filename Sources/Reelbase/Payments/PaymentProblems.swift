@@ -6,7 +6,12 @@ extension PaymentGatewayError: ProblemConvertible {
     var problem: Problem {
         switch self {
         case .unavailable:
-            Problem(.badGateway, code: "payment_gateway_unavailable", detail: "The payment provider could not be reached; nothing was charged.")
+            Problem(
+                .badGateway,
+                code: "payment_gateway_unavailable",
+                detail:
+                    "The payment provider could not be reached; nothing was credited. Should it have charged, the purchase is credited within minutes, and a retry with the same Idempotency-Key never charges twice."
+            )
         case .refused:
             Problem(
                 .badGateway,
@@ -25,6 +30,7 @@ extension StripeSignatureError: ProblemConvertible {
             switch self {
             case .noSecret: "This server has no webhook signing secret, so no event can be verified."
             case .missing: "The Stripe-Signature header is missing."
+            case .tooLong(let bytes): "The Stripe-Signature header is longer than \(bytes) bytes."
             case .malformed: "The Stripe-Signature header must be t=<timestamp>,v1=<signature>."
             case .outsideTolerance(let seconds): "The Stripe-Signature timestamp is more than \(seconds) seconds from now."
             case .noMatch: "No signature in the Stripe-Signature header matches this payload."

@@ -4,7 +4,7 @@ enum PaymentsAPI: APIPart {
         [
             "/v1/payments/webhooks/stripe": [
                 "post": OAS.operation(
-                    "Stripe events, verified by the Stripe-Signature header (400 for a missing, forged or stale signature)",
+                    "Stripe events, verified by the Stripe-Signature header (400 for a missing, forged or stale signature, or a header over 4 KiB; only the first 8 v1 values are tried)",
                     tag: "Payments", auth: .none,
                     parameters: [
                         ["name": "Stripe-Signature", "in": "header", "required": true, "schema": OAS.string,

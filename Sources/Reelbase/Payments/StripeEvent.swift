@@ -7,24 +7,52 @@ struct StripeEvent: Sendable {
     var action: Action
 
     enum Action: Sendable {
-        case paymentSucceeded(intentID: String)
-        case paymentFailed(intentID: String)
+        case paymentSucceeded(PaymentReference)
+        case paymentFailed(PaymentReference)
         case chargeRefunded(Charge)
         /// A type Reelbase does not act on; its id is still recorded.
         case ignored
     }
 
-    /// The fields of a Charge a refund needs. `amountRefunded` is cumulative over all refunds of the charge.
+    /// Which payment an event concerns: the `payments` row named by the intent's `metadata[payment_id]` (found also
+    /// before this server learned the intent's id), else the one holding the intent's id.
+    struct PaymentReference: Sendable {
+        var intentID: String
+        var paymentID: UUID?
+    }
+
+    /// The fields of a Charge a refund needs. `amountRefunded` is cumulative over all refunds of the charge; the
+    /// charge's own `amount` is not read: credits are computed from the amount this server recorded.
     struct Charge: Decodable, Sendable {
         var id: String
         var paymentIntent: String?
-        var amount: Int
         var amountRefunded: Int
+        var metadata: Metadata?
 
         enum CodingKeys: String, CodingKey {
-            case id, amount
+            case id, metadata
             case paymentIntent = "payment_intent"
             case amountRefunded = "amount_refunded"
+        }
+
+        /// The payment it refunds, when it names its PaymentIntent.
+        var payment: PaymentReference? {
+            self.paymentIntent.map { PaymentReference(intentID: $0, paymentID: self.metadata?.paymentID) }
+        }
+    }
+
+    /// The one metadata key Reelbase sets and reads.
+    struct Metadata: Decodable, Sendable {
+        var paymentID: UUID?
+
+        enum CodingKeys: String, CodingKey {
+            case paymentID = "payment_id"
+        }
+
+        /// A value that is no UUID names no payment of this server; it does not make the event unreadable.
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.paymentID = (try? container.decodeIfPresent(String.self, forKey: .paymentID)).flatMap(UUID.init(uuidString:))
         }
     }
 
@@ -38,9 +66,9 @@ struct StripeEvent: Sendable {
             self.type = envelope.type
             switch envelope.type {
             case "payment_intent.succeeded":
-                self.action = .paymentSucceeded(intentID: try decoder.decode(Object<IntentReference>.self, from: payload).data.object.id)
+                self.action = .paymentSucceeded(try decoder.decode(Object<IntentReference>.self, from: payload).data.object.reference)
             case "payment_intent.payment_failed":
-                self.action = .paymentFailed(intentID: try decoder.decode(Object<IntentReference>.self, from: payload).data.object.id)
+                self.action = .paymentFailed(try decoder.decode(Object<IntentReference>.self, from: payload).data.object.reference)
             case "charge.refunded":
                 self.action = .chargeRefunded(try decoder.decode(Object<Charge>.self, from: payload).data.object)
             default:
@@ -66,5 +94,7 @@ struct StripeEvent: Sendable {
 
     private struct IntentReference: Decodable {
         var id: String
+        var metadata: Metadata?
+        var reference: PaymentReference { PaymentReference(intentID: self.id, paymentID: self.metadata?.paymentID) }
     }
 }

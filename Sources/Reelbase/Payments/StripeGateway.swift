@@ -6,8 +6,8 @@ import ServiceLifecycle
 
 /// Takes money through Stripe's PaymentIntents API: one confirmed PaymentIntent per purchase.
 ///
-/// The purchase's idempotency key is sent as Stripe's `Idempotency-Key`, so a retry, ours or the client's, finds
-/// the intent the first attempt created instead of charging again.
+/// The payment's gateway key (derived from the purchase's `Idempotency-Key`) is sent as Stripe's, so a retry, ours,
+/// the client's or the reconciler's, finds the intent the first attempt created instead of charging again.
 struct StripeGateway: PaymentGateway {
     var name: String { AppConfiguration.PaymentGatewayKind.stripe.rawValue }
 
@@ -57,10 +57,27 @@ struct StripeGateway: PaymentGateway {
             // 3-D Secure still works through `requires_action` and the client secret.
             ("automatic_payment_methods[enabled]", "true"),
             ("automatic_payment_methods[allow_redirects]", "never"),
+            // Webhooks find their payment by it, also before this server learned the intent's id.
+            ("metadata[payment_id]", request.paymentID.lowercased),
             ("metadata[user_id]", request.userID.lowercased),
             ("metadata[package_id]", request.package.id),
         ])
-        let (status, body) = try await self.post("/v1/payment_intents", form: form, idempotencyKey: request.idempotencyKey)
+        let (status, body) = try await self.send("/v1/payment_intents", form: form, idempotencyKey: request.idempotencyKey)
+        return try self.outcome(status: status, body: body)
+    }
+
+    /// Reads the PaymentIntent when its id is known; otherwise sends the identical create again, which Stripe
+    /// answers with the first attempt's result (or makes the charge, if the first never reached it).
+    func lookUp(_ payment: RecordedPayment) async throws -> ChargeOutcome {
+        guard let intentID = payment.gatewayPaymentID else {
+            guard let charge = payment.charge else { throw self.unexpected("a payment without intent or charge to resend", status: 0) }
+            return try await self.charge(charge)
+        }
+        // Stripe's ids are `pi_` and alphanumerics; anything else must not become part of a URL path.
+        guard intentID.hasPrefix("pi_"), intentID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw self.unexpected("a payment intent id that is no Stripe id", status: 0)
+        }
+        let (status, body) = try await self.send("/v1/payment_intents/\(intentID)", form: nil, idempotencyKey: nil)
         return try self.outcome(status: status, body: body)
     }
 
@@ -81,6 +98,8 @@ struct StripeGateway: PaymentGateway {
             case "requires_action", "processing":
                 guard let clientSecret = intent.clientSecret else { throw self.unexpected("pending intent without client_secret", status: status) }
                 return .pending(paymentID: intent.id, clientSecret: clientSecret)
+            case "canceled":
+                return .declined(paymentID: intent.id, message: "The payment was canceled.")
             default:
                 throw self.unexpected("payment intent status \(intent.status)", status: status)
             }
@@ -105,16 +124,18 @@ struct StripeGateway: PaymentGateway {
         return .refused
     }
 
-    /// POSTs a form to Stripe, trying again after network failures and 5xx answers (unless Stripe says not to)
-    /// with the same idempotency key, until `maxAttempts` or the deadline.
-    private func post(_ path: String, form: String, idempotencyKey: String) async throws -> (status: Int, body: ByteBuffer) {
+    /// Sends a request to Stripe (a POST of `form`, or a GET without one), trying again after network failures and
+    /// 5xx answers (unless Stripe says not to) with the same idempotency key, until `maxAttempts` or the deadline.
+    private func send(_ path: String, form: String?, idempotencyKey: String?) async throws -> (status: Int, body: ByteBuffer) {
         let deadline = NIODeadline.now() + self.deadline
         var request = HTTPClientRequest(url: self.apiBase + path)
-        request.method = .POST
+        request.method = form == nil ? .GET : .POST
         request.headers.add(name: "Authorization", value: "Bearer \(self.secretKey)")
-        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-        request.headers.add(name: "Idempotency-Key", value: idempotencyKey)
-        request.body = .bytes(ByteBuffer(string: form))
+        if let form {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: form))
+        }
+        if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
 
         var attempt = 1
         var delay = self.firstRetryDelay

@@ -11,6 +11,10 @@ struct StripeSignature: Sendable {
     private let key: SymmetricKey
     /// Stripe's libraries use five minutes: room for clock drift, too short to replay a captured event much later.
     let tolerance: TimeInterval = 300
+    /// Only this many `v1` values are tried (API.md): an unauthenticated caller must not buy one HMAC per value.
+    static let maxSignatures = 8
+    /// A longer header is refused before it is parsed (API.md); Stripe's own stay far below it.
+    static let maxHeaderBytes = 4096
 
     init(secret: String) {
         self.key = SymmetricKey(data: Data(secret.utf8))
@@ -19,8 +23,10 @@ struct StripeSignature: Sendable {
     /// Throws ``StripeSignatureError`` unless `header` signs `payload` with this secret at a time near `now`.
     func verify(header: String?, payload: Data, now: Date) throws {
         guard let header, !header.isEmpty else { throw StripeSignatureError.missing }
+        guard header.utf8.count <= Self.maxHeaderBytes else { throw StripeSignatureError.tooLong(bytes: Self.maxHeaderBytes) }
         var timestamp: Int?
         var signatures: [[UInt8]] = []
+        var signaturesSeen = 0
         for element in header.split(separator: ",") {
             let pair = element.split(separator: "=", maxSplits: 1)
             guard pair.count == 2 else { throw StripeSignatureError.malformed }
@@ -31,6 +37,9 @@ struct StripeSignature: Sendable {
                 guard timestamp == nil, let seconds = Int(value) else { throw StripeSignatureError.malformed }
                 timestamp = seconds
             case "v1":
+                // The first values count, malformed ones included; the rest are not looked at.
+                signaturesSeen += 1
+                guard signaturesSeen <= Self.maxSignatures else { continue }
                 // A value that is not 32 bytes of hex cannot match; the others may still.
                 if let bytes = try? ByteBuffer(plainHexEncodedBytes: value), bytes.readableBytes == SHA256.byteCount {
                     signatures.append(Array(bytes.readableBytesView))
@@ -55,6 +64,8 @@ enum StripeSignatureError: Error, Sendable {
     /// `STRIPE_WEBHOOK_SECRET` is not set, so nothing can be verified.
     case noSecret
     case missing
+    /// The header is longer than `bytes`.
+    case tooLong(bytes: Int)
     case malformed
     case outsideTolerance(seconds: Int)
     case noMatch

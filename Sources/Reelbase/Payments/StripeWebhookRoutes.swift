@@ -27,7 +27,7 @@ struct StripeWebhookRoutes {
         }
         try signature.verify(header: request.headers[.stripeSignature], payload: payload, now: Date())
         let event = try StripeEvent(payload: payload)
-        let isNew = try await self.store.apply(event, logger: context.logger)
+        let isNew = try await self.store.apply(event, payload: payload, logger: context.logger)
         context.logger.info("Stripe event", metadata: ["event_id": .string(event.id), "type": .string(event.type), "new": .stringConvertible(isNew)])
         return Received()
     }

@@ -4,9 +4,16 @@ import Testing
 @testable import Reelbase
 
 /// The pruning pass of `serve`'s housekeeping service, run directly at a chosen instant.
-@Suite("Housekeeping: idempotency keys, refresh tokens and rate-limit buckets past their horizon")
+@Suite("Housekeeping: idempotency keys, refresh tokens, rate-limit buckets and unknown-payment events past their horizon")
 struct HousekeepingTests {
     static let week: TimeInterval = 7 * 86_400
+
+    /// The housekeeping of another instance of the app, over the test's handle of its database.
+    static func housekeeping(_ db: Reelbase.Database) -> Housekeeping {
+        Housekeeping(
+            idempotency: IdempotencyStore(database: db), refreshTokens: SQLRefreshTokenStore(database: db, ttl: 60),
+            rateLimits: RateLimitStore(database: db), payments: db.payments, logger: TestApp.logger)
+    }
 
     @Test(arguments: TestDatabase.allCases)
     func eachPruneKeepsRowsJustInsideItsHorizon(_ database: TestDatabase) async throws {
@@ -39,10 +46,7 @@ struct HousekeepingTests {
                     """
                 ).run()
             }
-            let housekeeping = Housekeeping(
-                idempotency: IdempotencyStore(database: db), refreshTokens: SQLRefreshTokenStore(database: db, ttl: 60),
-                rateLimits: RateLimitStore(database: db), logger: TestApp.logger)
-            try await housekeeping.prune(now: now)
+            try await Self.housekeeping(db).prune(now: now)
 
             let keys = try await db.sql.raw("SELECT key FROM idempotency_keys").all(decodingColumn: "key", as: String.self)
             #expect(keys == ["recent"])

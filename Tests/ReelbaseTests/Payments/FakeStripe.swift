@@ -5,11 +5,15 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// A stand-in for Stripe's `POST /v1/payment_intents`, served on 127.0.0.1 at a free port for one test.
+@testable import Reelbase
+
+/// A stand-in for Stripe's `POST /v1/payment_intents` and `GET /v1/payment_intents/{id}`, served on 127.0.0.1 at a
+/// free port for one test.
 ///
 /// Magic PaymentMethods as in Stripe's test mode: `pm_card_visa` succeeds, `pm_card_chargeDeclined` is declined
 /// (402 card_error), `pm_card_threeDSecure` needs customer action; others are unknown (400). Like Stripe, it
-/// answers a repeated `Idempotency-Key` with the first answer and does not charge again.
+/// answers a repeated `Idempotency-Key` with the first answer (even after the intent moved on) and does not charge
+/// again; the GET answers the intent as it is now.
 struct FakeStripe: Sendable {
     static let secretKey = "sk_test_fake_4eC39HqLyjWDarjtT1zdp7dc"
     static let webhookSecret = "whsec_test_fake_secret"
@@ -34,35 +38,70 @@ struct FakeStripe: Sendable {
             var amount: Int
             var form: [String: String]
             var idempotencyKey: String?
+            var status: String
         }
 
         /// PaymentIntents created: each is one real attempt to charge a card.
         private(set) var intents: [Intent] = []
         /// Requests received, replays and failures included.
         private(set) var requests = 0
+        /// `GET /v1/payment_intents/{id}` requests received.
+        private(set) var lookups = 0
         /// Answers kept per idempotency key.
         private var answers: [String: (Int, String)] = [:]
         /// This many next requests answer 500 before anything is charged.
         var failuresToServe = 0
+        /// This many next creates are carried out (charged, answer kept for the key) but answered 500, as when the
+        /// connection drops after Stripe charged: the caller never learns the outcome.
+        var answersToLose = 0
 
         func failNext(_ count: Int) { self.failuresToServe = count }
+        func loseNextAnswers(_ count: Int) { self.answersToLose = count }
+
+        /// The customer completed 3-D Secure: the intent succeeded.
+        func complete(_ intentID: String) {
+            if let index = self.intents.firstIndex(where: { $0.id == intentID }) { self.intents[index].status = "succeeded" }
+        }
+
+        func lookUp(_ intentID: String) -> (Int, String) {
+            self.lookups += 1
+            guard let intent = self.intents.first(where: { $0.id == intentID }) else {
+                return (404, #"{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such payment_intent"}}"#)
+            }
+            return (200, Self.intent(intent.id, amount: intent.amount, status: intent.status))
+        }
 
         func answer(form: [String: String], idempotencyKey: String?) -> (Int, String) {
             self.requests += 1
             if self.failuresToServe > 0 {
                 self.failuresToServe -= 1
-                return (500, #"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#)
+                return Self.serverError
             }
+            let answer = self.create(form: form, idempotencyKey: idempotencyKey)
+            if self.answersToLose > 0 {
+                self.answersToLose -= 1
+                return Self.serverError
+            }
+            return answer
+        }
+
+        private static let serverError = (500, #"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#)
+
+        private func create(form: [String: String], idempotencyKey: String?) -> (Int, String) {
             if let idempotencyKey, let earlier = self.answers[idempotencyKey] { return earlier }
             let id = "pi_fake_\(self.intents.count + 1)"
             let amount = Int(form["amount"] ?? "") ?? 0
-            self.intents.append(Intent(id: id, amount: amount, form: form, idempotencyKey: idempotencyKey))
+            let status =
+                switch form["payment_method"] {
+                case "pm_card_visa": "succeeded"
+                case "pm_card_threeDSecure": "requires_action"
+                default: "requires_payment_method"
+                }
+            self.intents.append(Intent(id: id, amount: amount, form: form, idempotencyKey: idempotencyKey, status: status))
             let answer: (Int, String)
             switch form["payment_method"] {
-            case "pm_card_visa":
-                answer = (200, Self.intent(id, amount: amount, status: "succeeded"))
-            case "pm_card_threeDSecure":
-                answer = (200, Self.intent(id, amount: amount, status: "requires_action"))
+            case "pm_card_visa", "pm_card_threeDSecure":
+                answer = (200, Self.intent(id, amount: amount, status: status))
             case "pm_card_chargeDeclined":
                 answer = (
                     402,
@@ -98,11 +137,27 @@ struct FakeStripe: Sendable {
             let (status, json) = await state.answer(form: form, idempotencyKey: key)
             return Self.json(status, json)
         }
+        router.get("v1/payment_intents/:id") { request, context -> Response in
+            guard request.headers[.authorization] == "Bearer \(Self.secretKey)" else {
+                return Self.json(401, #"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_****"}}"#)
+            }
+            let (status, json) = await state.lookUp(context.parameters.get("id") ?? "")
+            return Self.json(status, json)
+        }
         var logger = Logger(label: "fake-stripe")
         logger.logLevel = .critical
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake-stripe"), logger: logger)
         return try await LiveServer.run(app) { port in try await body(FakeStripe(state: state, port: port)) }
+    }
+
+    /// Runs `body` with a fake listening and the app, with a handle on its database, pointed at it.
+    static func runWithApp(
+        _ database: TestDatabase, _ body: @escaping @Sendable (FakeStripe, TestClient, Reelbase.Database) async throws -> Void
+    ) async throws {
+        try await Self.run { fake in
+            try await TestApp.runWithDatabase(database, settings: fake.settings) { client, db in try await body(fake, client, db) }
+        }
     }
 
     private static func json(_ status: Int, _ body: String) -> Response {
@@ -131,16 +186,26 @@ struct FakeStripe: Sendable {
         return String(decoding: (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
     }
 
-    static func intentEvent(_ type: String, intentID: String, id: String = "evt_\(UUID().uuidString.prefix(12))") -> String {
-        event(id: id, type: type, object: ["id": intentID, "object": "payment_intent", "status": type == "payment_intent.succeeded" ? "succeeded" : "requires_payment_method"])
+    /// A `payment_intent.*` event; `paymentID`, when given, is the intent's `metadata[payment_id]`.
+    static func intentEvent(_ type: String, intentID: String, paymentID: String? = nil, id: String = "evt_\(UUID().uuidString.prefix(12))") -> String {
+        event(
+            id: id, type: type,
+            object: [
+                "id": intentID, "object": "payment_intent", "status": type == "payment_intent.succeeded" ? "succeeded" : "requires_payment_method",
+                "metadata": paymentID.map { ["payment_id": $0] } ?? [String: String](),
+            ])
     }
 
-    static func refundEvent(intentID: String, amount: Int, amountRefunded: Int, id: String = "evt_\(UUID().uuidString.prefix(12))") -> String {
+    /// A `charge.refunded` event; `paymentID`, when given, is the charge's `metadata[payment_id]`.
+    static func refundEvent(
+        intentID: String, amount: Int, amountRefunded: Int, paymentID: String? = nil, id: String = "evt_\(UUID().uuidString.prefix(12))"
+    ) -> String {
         event(
             id: id, type: "charge.refunded",
             object: [
                 "id": "ch_\(intentID)", "object": "charge", "payment_intent": intentID, "amount": amount,
                 "amount_refunded": amountRefunded, "refunded": amountRefunded >= amount,
+                "metadata": paymentID.map { ["payment_id": $0] } ?? [String: String](),
             ])
     }
 }

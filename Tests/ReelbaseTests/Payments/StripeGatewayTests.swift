@@ -24,7 +24,13 @@ struct StripeGatewayTests {
                 #expect(form["amount"] == "1999" && form["currency"] == "usd" && form["confirm"] == "true")
                 #expect(form["payment_method"] == "pm_card_visa")
                 #expect(form["metadata[user_id]"] == user.id && form["metadata[package_id]"] == "basic_500")
-                #expect(intents.first?.idempotencyKey?.hasSuffix("order-1") == true)
+                let paymentID = try await db.sql.raw("SELECT id FROM payments").first()?.decode(column: "id", as: UUID.self)
+                #expect(form["metadata[payment_id]"] == paymentID?.lowercased)
+                // Derived from the client's key, scoped to the user and the request.
+                let purchase = Purchase(
+                    userID: try #require(UUID(uuidString: user.id)), package: try #require(CreditCatalog.seed.package(id: "basic_500")),
+                    paymentMethod: "card", paymentToken: "pm_card_visa")
+                #expect(intents.first?.idempotencyKey == CreditPurchases.gatewayKey(for: purchase, clientKey: "order-1"))
 
                 let extra = try await db.extraData(type: "purchase")
                 #expect(extra == [["package_id": "basic_500", "payment_method": "card", "gateway": "stripe", "gateway_payment_id": "pi_fake_1"]])
@@ -44,7 +50,9 @@ struct StripeGatewayTests {
                 #expect(problem.detail == "Your card was declined.")
                 #expect(try await client.balance(user).balance == 0)
                 #expect(try await db.count("credit_transactions") == 0)
-                #expect(try await db.count("payments") == 0)
+                // Recorded before the charge, failed by the decline.
+                #expect(try await db.count("payments") == 1)
+                #expect(try await db.count("payments", where: "status = 'failed' AND gateway_payment_id = 'pi_fake_1'") == 1)
             }
         }
     }
@@ -105,12 +113,14 @@ struct StripeGatewayTests {
                 try await client.purchase(user, token: "pm_card_visa", key: "outage").expectProblem(502, code: "payment_gateway_unavailable")
                 #expect(await fake.state.requests == 3)
                 #expect(try await db.count("credit_transactions") == 0)
-                #expect(try await db.count("payments") == 0)
+                // Left pending: whether Stripe charged is unknown until someone asks again.
+                #expect(try await db.count("payments", where: "status = 'pending'") == 1)
 
-                // The key was released: the client's retry is executed, and charges once.
+                // The key was released: the client's retry is executed on the same payment, and charges once.
                 #expect(try await client.purchase(user, token: "pm_card_visa", key: "outage").status == .ok)
                 #expect(await fake.state.intents.count == 1)
                 #expect(try await client.balance(user).balance == 500)
+                #expect(try await db.count("payments") == 1)
             }
         }
     }

@@ -32,6 +32,10 @@ extension Reelbase.Database {
             .decode(column: "n", as: Int.self) ?? -1
     }
 
+    /// The app's payment store over this handle, as another instance of the app would hold it (its reconciler, its
+    /// housekeeping).
+    var payments: PaymentStore { PaymentStore(database: self, ledger: CreditLedger(dialect: self.dialect), catalog: .seed) }
+
     func paymentStatus(_ intentID: String) async throws -> String? {
         try await self.sql.raw("SELECT status FROM payments WHERE gateway = 'stripe' AND gateway_payment_id = \(bind: intentID)").first()?
             .decode(column: "status", as: String.self)
