@@ -21,6 +21,17 @@ as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Closes every descriptor above stderr that this shell inherited, so that the server, which outlives this script,
+# holds none of its caller's: a test process's sockets would stay open, and Foundation's Process, which sees a child
+# exit when a socket it passed down is closed by every holder, would wait for the server to stop.
+close_inherited() {
+  local fd
+  for fd in /proc/self/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
 cmd=${1:-}
 case "$cmd" in
   install)
@@ -45,7 +56,7 @@ case "$cmd" in
     fi
     opts="-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=400"
     for extra in "$@"; do opts="$opts $extra"; done
-    as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -o "$opts" -w -t 60 start >/dev/null ||
+    ( close_inherited; as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -o "$opts" -w -t 60 start >/dev/null ) ||
       { cat "$dir/server.log" >&2; exit 1; }
     ;;
   stop)

@@ -20,6 +20,13 @@ public struct AppConfiguration: Sendable {
 
     public var host = "127.0.0.1"
     public var port = 8080
+    /// Seconds a connection may take to send a complete request head (from connecting, or from its first byte after
+    /// an idle keep-alive pause).
+    public var requestHeadTimeout = 30
+    /// Seconds a request body may take to arrive, from its head; then `408` and the connection is closed.
+    public var requestBodyTimeout = 30
+    /// Seconds a keep-alive connection may stay idle between requests.
+    public var idleTimeout = 60
     public var environment = Environment.development
     public var databaseURL = DatabaseURL.sqlite(path: "reelbase.sqlite")
     /// Maximum pooled PostgreSQL connections of this instance (`nil`: four per core, at least eight).
@@ -52,6 +59,13 @@ public struct AppConfiguration: Sendable {
     public static let settings: [Setting] = [
         .string("host", \.host, help: "Address to listen on"),
         .int("port", \.port, in: 0...65535, help: "Port to listen on"),
+        .int(
+            "request.head.timeout", \.requestHeadTimeout, in: 1...3600,
+            help: "Seconds a connection may take to send a complete request head before it is closed"),
+        .int(
+            "request.body.timeout", \.requestBodyTimeout, in: 1...3600,
+            help: "Seconds a request body may take to arrive before the request is answered 408 and the connection closed"),
+        .int("idle.timeout", \.idleTimeout, in: 1...86_400, help: "Seconds an idle keep-alive connection is kept open"),
         .choice("environment", \.environment, help: "development or production; production requires JWT_SECRET and refuses unsafe settings (mock gateway, short secrets, low BCRYPT_COST, http Stripe)"),
         .databaseURL("database.url", \.databaseURL, help: "sqlite://PATH or postgres://user:pass@host:port/db"),
         .int(

@@ -48,6 +48,7 @@ public func buildApplication(
 
     var app = Application(
         router: router,
+        server: .http1(timeouts: ConnectionTimeouts(configuration)),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port),
             serverName: "reelbase"

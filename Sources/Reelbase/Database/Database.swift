@@ -10,21 +10,28 @@ public struct Database: Sendable {
     let retryPolicy: RetryPolicy
     /// Queues this process's write transactions (SQLite only; see ``WriteGate``).
     let writeGate: WriteGate?
+    /// What this process knows about reaching the database server without asking it (PostgreSQL only).
+    let reachability: (any DatabaseReachability)?
 
-    init(sql: any SQLDatabase, dialect: SQLDialectKind, retryPolicy: RetryPolicy = .default) {
-        self.init(sql: sql, dialect: dialect, retryPolicy: retryPolicy, writeGate: dialect == .sqlite ? WriteGate() : nil)
+    init(sql: any SQLDatabase, dialect: SQLDialectKind, reachability: (any DatabaseReachability)? = nil, retryPolicy: RetryPolicy = .default) {
+        self.init(
+            sql: sql, dialect: dialect, retryPolicy: retryPolicy, writeGate: dialect == .sqlite ? WriteGate() : nil, reachability: reachability)
     }
 
-    private init(sql: any SQLDatabase, dialect: SQLDialectKind, retryPolicy: RetryPolicy, writeGate: WriteGate?) {
+    private init(
+        sql: any SQLDatabase, dialect: SQLDialectKind, retryPolicy: RetryPolicy, writeGate: WriteGate?, reachability: (any DatabaseReachability)?
+    ) {
         self.sql = sql
         self.dialect = dialect
         self.retryPolicy = retryPolicy
         self.writeGate = writeGate
+        self.reachability = reachability
     }
 
     /// The same database (and write queue) reached through another `SQLDatabase`, e.g. one that observes statements.
     func wrapping(_ sql: (any SQLDatabase) -> any SQLDatabase) -> Database {
-        Database(sql: sql(self.sql), dialect: self.dialect, retryPolicy: self.retryPolicy, writeGate: self.writeGate)
+        Database(
+            sql: sql(self.sql), dialect: self.dialect, retryPolicy: self.retryPolicy, writeGate: self.writeGate, reachability: self.reachability)
     }
 
     /// Runs `body` in a write transaction on one connection, committing if it returns and rolling back if it throws.
@@ -69,15 +76,23 @@ public struct Database: Sendable {
 }
 
 extension Database {
-    /// Whether the database answers a trivial query (the readiness probe).
+    /// Whether the database answers a trivial query (the readiness probe). While the server is known unreachable the
+    /// answer is `false` at once: an orchestrator's probe gives up after a second or so.
     func isReachable() async -> Bool {
-        (try? await self.sql.raw("SELECT 1").run()) != nil
+        if self.reachability?.isKnownUnreachable == true { return false }
+        return (try? await self.sql.raw("SELECT 1").run()) != nil
     }
 
     fileprivate func inGate<R: Sendable>(_ body: @Sendable () async throws -> R) async throws -> R {
         guard let writeGate else { return try await body() }
         return try await writeGate.withGate(body)
     }
+}
+
+/// This process's view of whether its database server can be reached, kept by the pool that connects to it.
+protocol DatabaseReachability: Sendable {
+    /// A recent attempt to connect failed and none has succeeded since: requests answer `503` without waiting.
+    var isKnownUnreachable: Bool { get }
 }
 
 /// How often and how patiently a transaction is retried after a serialization failure or lock timeout.

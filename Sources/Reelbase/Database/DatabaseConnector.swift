@@ -7,8 +7,11 @@ import ServiceLifecycle
 /// Opens the database named by a ``DatabaseURL``, with the service that keeps its pool alive for the
 /// application's lifetime and closes it on shutdown.
 enum DatabaseConnector {
-    /// How long a request waits for a pooled connection before answering `503 database_unavailable`.
+    /// How long a request waits for a pooled connection before answering `503 database_unavailable` (while the server
+    /// is not known unreachable; see ``PostgresPool``).
     static let leaseTimeout: Duration = .seconds(5)
+    /// How long the pool may take to open one PostgreSQL connection, TCP and start-up.
+    static let connectTimeout: Duration = .seconds(3)
 
     static func connect(_ url: DatabaseURL, poolSize: Int? = nil, logger: Logger) throws -> (Database, any Service) {
         var queryLogger = logger
@@ -17,35 +20,82 @@ enum DatabaseConnector {
         case .sqlite(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try createPrivateFile(path)
             // Four connections per event loop: one writer at a time (SQLite's rule) with readers beside it.
             let pool = SQLitePool(
                 path: path, connectionsPerEventLoop: 4, leaseTimeout: leaseTimeout, logger: queryLogger, queryLogLevel: .trace)
             return (Database(sql: pool, dialect: .sqlite), SQLitePoolService(pool: pool))
-        case .postgres(let host, let port, let username, let password, let database, let requireTLS):
+        case .postgres(let host, let port, let username, let password, let database, let tls):
+            let tlsConfiguration = tls.configuration
             var configuration = PostgresClient.Configuration(
-                host: host,
-                port: port,
-                username: username,
-                password: password,
-                database: database,
-                tls: requireTLS ? .require(.makeClientConfiguration()) : .disable
+                host: host, port: port, username: username, password: password, database: database,
+                tls: tlsConfiguration.map { .require($0) } ?? .disable
             )
             // A few busy connections per core beat many idle ones: Postgres runs one process per connection,
-            // and with several instances sharing one server the sum must stay under its max_connections.
+            // and with several instances sharing one server the sum must stay under its max_connections (count one more
+            // per instance: the connection ``PostgresPool`` checks the server on).
             let cores = ProcessInfo.processInfo.activeProcessorCount
             configuration.options.maximumConnections = poolSize ?? max(8, 4 * cores)
             // Kept open so the first requests after start do not pay for connecting.
             configuration.options.minimumConnections = min(cores, configuration.options.maximumConnections - 1)
-            configuration.options.connectTimeout = .seconds(3)
+            configuration.options.connectTimeout = connectTimeout
             // No keep-alive statements: postgres-nio's pool writes them from its own task, and one that races the
             // pool's shutdown can leave the shutdown waiting forever (measured: with a 2 ms keep-alive, 3 clients in a
             // few hundred never stopped; none without). A connection the server closes is seen at once (its socket
             // ends) and replaced; a statement on a closed connection fails as unavailable (``OpenConnectionStatements``).
+            // The server itself is checked by ``PostgresPool``'s probe, on a connection of its own.
             configuration.options.keepAliveBehavior = nil
-            let client = PostgresClient(configuration: configuration, backgroundLogger: queryLogger)
-            let sql = PostgresClientDatabase(client: client, logger: queryLogger, leaseTimeout: leaseTimeout, queryLogLevel: .trace)
-            return (Database(sql: sql, dialect: .postgres), client)
+            var probe = PostgresConnection.Configuration(
+                host: host, port: port, username: username, password: password, database: database,
+                tls: try tlsConfiguration.map { .require(try sslContext($0)) } ?? .disable
+            )
+            // A probe that times out (connecting, or its `SELECT 1`) marks the server unreachable; allowing it the lease
+            // timeout means a slow server is never declared down sooner than a waiting request would have given up on it.
+            probe.options.connectTimeout = TimeAmount(leaseTimeout)
+            let pool = PostgresPool(client: configuration, probe: probe, leaseTimeout: leaseTimeout, logger: queryLogger)
+            let sql = PostgresClientDatabase(pool: pool, logger: queryLogger, queryLogLevel: .trace)
+            return (Database(sql: sql, dialect: .postgres, reachability: pool), pool)
         }
+    }
+
+    /// Creates the SQLite file readable by its owner only, before SQLite opens it: SQLite gives its `-wal` and `-shm`
+    /// files the database file's mode. An existing file keeps the mode its operator gave it.
+    static func createPrivateFile(_ path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if descriptor >= 0 {
+            close(descriptor)
+        } else if errno != EEXIST {
+            throw ConfigurationError("DATABASE_URL: cannot create the SQLite file '\(path)': \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// A certificate file that is no PEM is a setting that cannot work: refuse it at start-up, naming it.
+    private static func sslContext(_ configuration: TLSConfiguration) throws -> NIOSSLContext {
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw ConfigurationError("DATABASE_URL sslrootcert cannot be used: \(error)")
+        }
+    }
+}
+
+extension PostgresTLSMode {
+    /// The TLS client settings for this mode, `nil` for plaintext.
+    var configuration: TLSConfiguration? {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch self {
+        case .disable:
+            return nil
+        case .require:
+            configuration.certificateVerification = .none
+        case .verifyCA(let file):
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.trustRoots = file.map { .file($0) } ?? .default
+        case .verifyFull(let file):
+            configuration.certificateVerification = .fullVerification
+            configuration.trustRoots = file.map { .file($0) } ?? .default
+        }
+        return configuration
     }
 }
 

@@ -1,5 +1,4 @@
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import PostgresKit
 import PostgresNIO
@@ -7,13 +6,11 @@ import SQLKit
 
 /// SQLKit over postgres-nio's `PostgresClient` pool (postgres-kit 2.17 ships no such wrapper).
 ///
-/// Every statement leases a pooled connection; `withSession` keeps one for a whole closure (transactions).
-/// A lease that is not granted within `leaseTimeout` fails with ``DatabaseUnavailable`` instead of waiting
-/// for a database that may be down: `PostgresClient` itself waits for a connection forever.
+/// Every statement leases a pooled connection; `withSession` keeps one for a whole closure (transactions). Leases
+/// are bounded and fail fast in an outage: see ``PostgresPool``.
 struct PostgresClientDatabase: SQLDatabase {
-    let client: PostgresClient
+    let pool: PostgresPool
     let logger: Logger
-    let leaseTimeout: Duration
     let queryLogLevel: Logger.Level?
 
     var eventLoop: any EventLoop { MultiThreadedEventLoopGroup.singleton.any() }
@@ -26,13 +23,13 @@ struct PostgresClientDatabase: SQLDatabase {
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        try await self.withLease { connection in
+        try await self.pool.withConnection { connection in
             try await self.statements(on: connection).execute(sql: query, onRow)
         }
     }
 
     func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        try await self.withLease { connection in
+        try await self.pool.withConnection { connection in
             ResultTransfer(value: try await closure(self.statements(on: connection)))
         }.value
     }
@@ -40,47 +37,6 @@ struct PostgresClientDatabase: SQLDatabase {
     private func statements(on connection: PostgresConnection) -> OpenConnectionStatements {
         OpenConnectionStatements(connection: connection, base: connection.sql(queryLogLevel: self.queryLogLevel, logger: self.logger))
     }
-
-    /// Runs `body` on a leased connection, or throws ``DatabaseUnavailable`` if none is granted in time.
-    /// Exactly one of the two happens: a body that has started is never cut short by the timer.
-    private func withLease<R: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> R) async throws -> R {
-        let state = NIOLockedValueBox(LeaseState.waiting)
-        return try await withThrowingTaskGroup(of: R?.self) { group in
-            group.addTask {
-                try await self.client.withConnection { connection in
-                    let granted = state.withLockedValue { state in
-                        guard state == .waiting else { return false }
-                        state = .leased
-                        return true
-                    }
-                    guard granted else { throw DatabaseUnavailable() }
-                    let inUse = Observability.connectionsInUse(.postgres)
-                    inUse.increment()
-                    defer { inUse.decrement() }
-                    return try await body(connection)
-                }
-            }
-            group.addTask {
-                try await Task.sleep(for: self.leaseTimeout)
-                let timedOut = state.withLockedValue { state in
-                    guard state == .waiting else { return false }
-                    state = .timedOut
-                    return true
-                }
-                if timedOut { throw DatabaseUnavailable() }
-                return nil
-            }
-            while let result = try await group.next() {
-                if let value = result {
-                    group.cancelAll()
-                    return value
-                }
-            }
-            throw DatabaseUnavailable()
-        }
-    }
-
-    private enum LeaseState { case waiting, leased, timedOut }
 }
 
 /// The statements of one leased connection, each written from the connection's event loop once it has checked there

@@ -93,15 +93,8 @@ struct EffectWorker: Service {
             process.standardOutput = try FileHandle(forWritingTo: stdout)
             process.standardError = try FileHandle(forWritingTo: stderr)
             process.standardInput = FileHandle.nullDevice
-            let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                do {
-                    try process.run()
-                } catch {
-                    process.terminationHandler = nil
-                    continuation.resume(throwing: error)
-                }
-            }
+            // No limit of its own: the server's sweeper ends a job that runs past EFFECT_JOB_TIMEOUT.
+            let status = try await ChildProcess.run(process)
             let output = (try? String(contentsOf: stdout, encoding: .utf8)) ?? ""
             let errors = (try? String(contentsOf: stderr, encoding: .utf8)) ?? ""
             let lastLine = output.split(whereSeparator: \.isNewline).last.map(String.init)?.trimmingCharacters(in: .whitespaces)

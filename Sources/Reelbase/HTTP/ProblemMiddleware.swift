@@ -12,7 +12,7 @@ struct ProblemMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let requestID = Self.requestID(from: request)
+        let requestID = Self.requestID(from: request.headers)
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
         let started = ContinuousClock.now
@@ -88,8 +88,8 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 
     /// The client's `X-Request-Id` if it is a sane token, else a new one.
-    private static func requestID(from request: Request) -> String {
-        if let sent = request.headers[.xRequestID], (1...128).contains(sent.lengthInCodePoints),
+    static func requestID(from headers: HTTPFields) -> String {
+        if let sent = headers[.xRequestID], (1...128).contains(sent.lengthInCodePoints),
             sent.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) })
         {
             return sent
