@@ -6,9 +6,9 @@
 # Builds the release binary, times `serve` readiness on a fresh SQLite file, starts a throwaway PostgreSQL
 # (durable: fsync and synchronous_commit stay on; shared_buffers=256MB), loads the `seed-bench` data set,
 # starts the release server on it, logs in as bench users, drives five scenarios with wrk (2 threads,
-# 32 connections), runs the likes and follows check-batch SQL alone through pgbench as the database's own
-# ceiling, and prints one table. Everything listens on 127.0.0.1 and stops by itself; the cluster, the
-# SQLite files and the logs live in a temporary directory removed at exit (BENCH_KEEP=1 keeps it).
+# 32 connections), runs the likes and follows check-batch SQL and the per-request session check alone through
+# pgbench as the database's own ceiling, and prints one table. Everything listens on 127.0.0.1 and stops by itself;
+# the cluster, the SQLite files and the logs live in a temporary directory removed at exit (BENCH_KEEP=1 keeps it).
 #
 # Settings (environment): BENCH_DURATION (seconds per scenario, 20), BENCH_PG_PORT (54379), BENCH_PORT
 # (18501; readiness uses the next port), BENCH_USERS (100000), BENCH_VIDEOS (200000), BENCH_LIKES (1000000),
@@ -133,6 +133,7 @@ for ((i = 0; i < logged_in; i++)); do
 done
 bench_token=${tokens[0]}
 bench_user=$(query "SELECT id FROM users WHERE email = 'bench0@example.com'")
+bench_session=$(query "SELECT id FROM sessions WHERE user_id = '$bench_user' ORDER BY created_at DESC LIMIT 1")
 
 # 100 ids for each check: everything bench0 likes (or follows), the rest the newest videos (users) it does not,
 # in a scrambled order.
@@ -200,14 +201,14 @@ run_wrk "GET /v1/credits/balance ($logged_in users)" /v1/credits/balance get.lua
 run_wrk "POST /v1/credits/purchase (mock, $logged_in users)" /v1/credits/purchase purchase.lua "${tokens[*]}"
 stop_server
 
-# Runs one statement through pgbench exactly as the server sends it ($2: the SQL, with :user and :ids where the
-# server binds $1 and $2), prepared, with the same 32 clients. Appends its row like run_wrk.
+# Runs one statement through pgbench exactly as the server sends it ($2: the SQL, with :user, :ids and :session
+# where the server binds its values), prepared, with the same 32 clients. Appends its row like run_wrk.
 run_pgbench() {
   local name=$1 sql=$2 ids=$3
   printf '%s;\n' "$sql" >"$work/statement.sql"
   rm -f "$work"/pgbench_log.*
   "$pg_bin/pgbench" -n -M prepared -c "$connections" -j 2 -T "$duration" -f "$work/statement.sql" \
-    -D "user=$bench_user" -D "ids={$ids}" -l --sampling-rate 0.1 --log-prefix "$work/pgbench_log" \
+    -D "user=$bench_user" -D "ids={$ids}" -D "session=$bench_session" -l --sampling-rate 0.1 --log-prefix "$work/pgbench_log" \
     -h 127.0.0.1 -p "$pg_port" -U postgres reelbase_bench >"$work/pgbench.out" 2>&1 ||
     { cat "$work/pgbench.out" >&2; return 1; }
   local tps failed p50 p99
@@ -221,7 +222,7 @@ run_pgbench() {
   pgbench_tps=$tps
 }
 
-say "pgbench: the check-batch statements alone, -M prepared -c $connections -j 2, ${duration} s each"
+say "pgbench: the check-batch statements and the per-request session check alone, -M prepared -c $connections -j 2, ${duration} s each"
 run_pgbench "pgbench: likes check-batch SQL (100 ids)" "SELECT likes.video_id FROM likes JOIN videos ON videos.id = likes.video_id
 WHERE likes.user_id = :user AND likes.video_id = ANY(:ids)
   AND videos.deleted_at IS NULL" "$like_ids"
@@ -229,6 +230,9 @@ likes_tps=$pgbench_tps
 run_pgbench "pgbench: follows check-batch SQL (100 ids)" "SELECT following_id FROM follows
 WHERE follower_id = :user AND following_id = ANY(:ids)
 ORDER BY following_id" "$follow_ids"
+run_pgbench "pgbench: session check SQL (every authenticated request)" "SELECT u.role, u.suspended_at, s.revoked_at
+FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.id = :session AND s.user_id = :user" ""
 
 say "results"
 {
