@@ -22,6 +22,7 @@ struct Migrator {
         .rateLimits,
         .paymentsSettle,
         .rolesAndSessions,
+        .blocksAndBookmarks,
     ]
 
     let database: Database
