@@ -14,6 +14,8 @@ struct AppDependencies: Sendable {
     let refreshTokens: any RefreshTokenStore
     let sessions: any SessionStore
     let roles: any RoleStore
+    let reports: any ReportStore
+    let moderation: any ModerationStore
     let catalog: CreditCatalog
     let gateway: any PaymentGateway
     let payments: PaymentStore
@@ -101,6 +103,8 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL),
         sessions: SQLSessionStore(database: database),
         roles: SQLRoleStore(database: database),
+        reports: SQLReportStore(database: database),
+        moderation: SQLModerationStore(database: database),
         catalog: catalog,
         gateway: gateway,
         payments: PaymentStore(database: database, ledger: ledger, catalog: catalog),
@@ -161,7 +165,14 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         store: dependencies.credits,
         idempotency: dependencies.idempotency
     ).addRoutes(to: authenticated.group("credits"))
-    AdminRoutes(credits: dependencies.credits, roles: dependencies.roles).addRoutes(to: authenticated.group("admin"))
+    ReportRoutes(reports: dependencies.reports, limits: dependencies.rateLimits, cursors: dependencies.cursors)
+        .addRoutes(to: authenticated.group("reports"))
+    let admin = authenticated.group("admin")
+    AdminRoutes(credits: dependencies.credits, roles: dependencies.roles).addRoutes(to: admin)
+    ModerationRoutes(
+        reports: dependencies.reports, moderation: dependencies.moderation, videos: dependencies.videos,
+        jobs: dependencies.effectJobs, cursors: dependencies.cursors
+    ).addRoutes(to: admin)
     EffectRoutes(
         catalog: dependencies.effects,
         jobs: dependencies.effectJobs,

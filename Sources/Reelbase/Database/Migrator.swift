@@ -23,6 +23,7 @@ struct Migrator {
         .paymentsSettle,
         .rolesAndSessions,
         .blocksAndBookmarks,
+        .reports,
     ]
 
     let database: Database

@@ -29,14 +29,16 @@ enum UniqueUserField: String, Sendable, Decodable {
     case username
 }
 
-/// What signing in checks: the id and password hash of an account.
+/// What signing in checks: the id and password hash of an account, and whether it is suspended.
 struct UserCredentials: Sendable, Decodable {
     var id: UUID
     var passwordHash: String
+    var suspendedAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case id
         case passwordHash = "password_hash"
+        case suspendedAt = "suspended_at"
     }
 }
 
@@ -85,7 +87,7 @@ struct SQLUserStore: UserStore {
     }
 
     func credentials(email: String) async throws -> UserCredentials? {
-        try await self.database.sql.raw("SELECT id, password_hash FROM users WHERE email = \(bind: email)")
+        try await self.database.sql.raw("SELECT id, password_hash, suspended_at FROM users WHERE email = \(bind: email)")
             .first(decoding: UserCredentials.self)
     }
 
