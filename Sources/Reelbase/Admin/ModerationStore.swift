@@ -113,8 +113,9 @@ struct SQLModerationStore: ModerationStore {
             """
         if let prefix = filter.prefix {
             // `substr` rather than `LIKE`: no wildcard to escape (`_` is common in usernames), and the same on both.
-            let length = prefix.lengthInCodePoints
-            query = query + " AND (substr(users.email, 1, \(bind: length)) = \(bind: prefix) OR substr(users.username, 1, \(bind: length)) = \(bind: prefix))"
+            // The length cast, since PostgreSQL's `substr` takes an `integer` and an `Int` binds as `bigint`.
+            let length: SQLQueryString = "CAST(\(bind: prefix.lengthInCodePoints) AS INTEGER)"
+            query = query + " AND (substr(users.email, 1, \(length)) = \(bind: prefix) OR substr(users.username, 1, \(length)) = \(bind: prefix))"
         }
         if let role = filter.role {
             query = query + " AND users.role = \(literal: role.rawValue)"
