@@ -26,6 +26,8 @@ struct AppDependencies: Sendable {
     let videos: any VideoStore
     let likes: any LikeStore
     let follows: any FollowStore
+    let blocks: any BlockStore
+    let bookmarks: any BookmarkStore
     let cursors: FeedCursor.Codec
     let rateLimits: RateLimiter
     /// Clients the dependencies hold open (the Stripe gateway's HTTP client), shut down after the server drains.
@@ -115,6 +117,8 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         videos: SQLVideoStore(database: database),
         likes: SQLLikeStore(database: database),
         follows: SQLFollowStore(database: database),
+        blocks: SQLBlockStore(database: database),
+        bookmarks: SQLBookmarkStore(database: database),
         cursors: FeedCursor.Codec(secret: secret),
         rateLimits: RateLimiter(
             store: RateLimitStore(database: database), limits: configuration.rateLimits, proxies: configuration.trustedProxies),
@@ -159,6 +163,8 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
     LikeRoutes(likes: dependencies.likes).addRoutes(to: authenticated.group("likes"))
     FollowRoutes(follows: dependencies.follows, users: dependencies.users, cursors: dependencies.cursors)
         .addRoutes(follows: authenticated.group("follows"), users: authenticated.group("users"))
+    BlockRoutes(blocks: dependencies.blocks, cursors: dependencies.cursors).addRoutes(to: authenticated.group("blocks"))
+    BookmarkRoutes(bookmarks: dependencies.bookmarks, cursors: dependencies.cursors).addRoutes(to: authenticated.group("bookmarks"))
     CreditRoutes(
         catalog: dependencies.catalog,
         purchases: CreditPurchases(payments: dependencies.payments, gateway: dependencies.gateway),

@@ -39,17 +39,28 @@ struct Visibility: Sendable {
     /// Serialises a write between two users with the creation of a block between them, inside the write's
     /// transaction: afterwards, a block either committed before (and the write's next statement sees it in its
     /// ``noBlock(between:and:)`` condition) or waits until the write commits (and then undoes what it must).
+    /// `first` and `second` are SQL expressions of the two user ids, a bind or a scalar subquery (a video's owner).
     ///
     /// On PostgreSQL this locks both users' rows in the order of their ids: ``RowLock/exclusive`` when creating the
     /// block, ``RowLock/keyShare`` for a follow, like, bookmark or effect job, which therefore never wait for each other.
     /// On SQLite it runs nothing: the write transaction already holds the database's one write lock.
     static func serialise(
-        _ first: UUID, _ second: UUID, _ lock: RowLock, on connection: any SQLDatabase, dialect: SQLDialectKind
+        _ first: SQLQueryString, _ second: SQLQueryString, _ lock: RowLock, on connection: any SQLDatabase, dialect: SQLDialectKind
     ) async throws {
-        let ids = first == second ? [first] : [first, second]
-        guard let statement = dialect.locking("SELECT id FROM users WHERE \(dialect.column("id", isIn: ids)) ORDER BY id", lock) else {
-            return
-        }
+        let rows: SQLQueryString = "SELECT id FROM users WHERE id IN (\(first), \(second)) ORDER BY id"
+        guard let statement = dialect.locking(rows, lock) else { return }
         try await connection.raw(statement).run()
+    }
+
+    /// ``serialise(_:_:_:on:dialect:)`` between a user and the owner of a video.
+    static func serialise(_ user: UUID, ownerOf video: UUID, on connection: any SQLDatabase, dialect: SQLDialectKind) async throws {
+        try await Self.serialise(
+            "\(bind: user)", "(SELECT user_id FROM videos WHERE id = \(bind: video))", .keyShare, on: connection, dialect: dialect)
+    }
+
+    /// The visible video with this id, as the source of an `INSERT … SELECT` or an existence check: `videos` joined
+    /// with its owner as `users`, filtered by ``video(_:owner:)``.
+    func videoSource(id: UUID) -> SQLQueryString {
+        "videos JOIN users ON users.id = videos.user_id WHERE videos.id = \(bind: id) AND " + self.video()
     }
 }

@@ -52,6 +52,8 @@ protocol UserStore: Sendable {
     /// Inserts the user; throws ``UserStoreError/taken(_:)`` if the email or username is taken meanwhile.
     func insert(_ user: NewUser, on connection: any SQLDatabase) async throws -> UserRecord
     func find(id: UUID) async throws -> UserRecord?
+    /// The user with this id if `viewer` (`nil`: anonymous) can see them (``Visibility``).
+    func find(id: UUID, visibleTo viewer: UUID?) async throws -> UserRecord?
     /// The credentials of the user with this (lowercased) email.
     func credentials(email: String) async throws -> UserCredentials?
     /// Throws ``UserStoreError/taken(_:)`` naming the email if it is taken, else the username if that is.
@@ -84,6 +86,12 @@ struct SQLUserStore: UserStore {
     func find(id: UUID) async throws -> UserRecord? {
         try await self.database.sql.raw("SELECT \(UserRecord.columns) FROM users WHERE id = \(bind: id)")
             .first(decoding: UserRecord.self)
+    }
+
+    func find(id: UUID, visibleTo viewer: UUID?) async throws -> UserRecord? {
+        try await self.database.sql.raw(
+            "SELECT \(UserRecord.columns) FROM users WHERE users.id = \(bind: id) AND " + Visibility(viewer: viewer).user()
+        ).first(decoding: UserRecord.self)
     }
 
     func credentials(email: String) async throws -> UserCredentials? {

@@ -94,6 +94,7 @@ enum API {
         var user: Profile
         var isLiked: Bool?
         var isFollowing: Bool?
+        var isBookmarked: Bool?
     }
 
     struct VideoPage: CursorPage {
@@ -142,6 +143,16 @@ enum API {
     struct FollowCheck: Decodable, Equatable {
         var userId: String
         var isFollowing: Bool
+    }
+
+    struct BlockStatus: Decodable, Equatable {
+        var userId: String
+        var isBlocked: Bool
+    }
+
+    struct BookmarkStatus: Decodable, Equatable {
+        var videoId: String
+        var isBookmarked: Bool
     }
 
     /// `POST /v1/likes/check-batch`. Its keys are ids, which the snake_case conversion leaves as they are.
@@ -474,11 +485,11 @@ struct AnyKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-/// The members of `video` in API.md, and the two a signed-in caller also gets.
+/// The members of `video` in API.md, and the three a signed-in caller also gets.
 let videoKeys: Set<String> = [
     "id", "title", "description", "video_url", "thumbnail_url", "duration_seconds", "like_count", "created_at", "user",
 ]
-let viewerKeys: Set<String> = ["is_liked", "is_following"]
+let viewerKeys: Set<String> = ["is_liked", "is_following", "is_bookmarked"]
 /// The members of `report` in API.md.
 let reportKeys: Set<String> = [
     "id", "target_type", "target_id", "category", "comment", "status", "resolution", "created_at", "resolved_at",
