@@ -30,15 +30,8 @@ struct ModerationRoutes {
         let query = request.uri.queryParameters
         var validator = Validator()
         var filter = ReportQueueFilter()
-        if let text = query.get("status"), !text.isEmpty {
-            let status = ReportStatus(rawValue: text)
-            validator.check(status != nil, "status", "Must be one of \(NewReportRequest.choices(ReportStatus.self)).")
-            filter.status = status ?? filter.status
-        }
-        if let text = query.get("target_type"), !text.isEmpty {
-            filter.targetType = ReportTargetType(rawValue: text)
-            validator.check(filter.targetType != nil, "target_type", "Must be one of \(NewReportRequest.choices(ReportTargetType.self)).")
-        }
+        filter.status = validator.choice(query.get("status"), "status", as: ReportStatus.self) ?? filter.status
+        filter.targetType = validator.choice(query.get("target_type"), "target_type", as: ReportTargetType.self)
         try validator.validate()
         // A cursor belongs to its filter: carried to another, it would start at a position that list never had.
         let list = "admin/reports?status=\(filter.status.rawValue)&target_type=\(filter.targetType?.rawValue ?? "")"
@@ -100,10 +93,7 @@ struct ModerationRoutes {
             validator.checkLength(text, 1...254, "q", "Must be at most 254 characters.")
             filter.prefix = text.lowercased()
         }
-        if let text = query.get("role"), !text.isEmpty {
-            filter.role = UserRole(rawValue: text)
-            validator.check(filter.role != nil, "role", "Must be one of \(NewReportRequest.choices(UserRole.self)).")
-        }
+        filter.role = validator.choice(query.get("role"), "role", as: UserRole.self)
         if let text = query.get("suspended"), !text.isEmpty {
             filter.suspended = text == "true" ? true : text == "false" ? false : nil
             validator.check(filter.suspended != nil, "suspended", "Must be true or false.")
@@ -210,6 +200,17 @@ struct ModerationLogEntryResponse: ResponseEncodable, Sendable {
         try container.encode(self.record.targetID, forKey: .targetID)
         try container.encode(self.record.note, forKey: .note)
         try container.encode(self.record.createdAt, forKey: .createdAt)
+    }
+}
+
+extension Validator {
+    /// A query parameter naming one case of `type`: `nil` when absent or empty, else the case, or `nil` and an error.
+    mutating func choice<T: CaseIterable & RawRepresentable>(_ text: String?, _ field: String, as type: T.Type) -> T?
+    where T.RawValue == String {
+        guard let text, !text.isEmpty else { return nil }
+        let value = T(rawValue: text)
+        self.check(value != nil, field, "Must be one of \(NewReportRequest.choices(T.self)).")
+        return value
     }
 }
 
