@@ -90,8 +90,13 @@ extension RoleChangeError: ProblemConvertible {
     var problem: Problem {
         switch self {
         case .unknownUser: Problem.notFound("User")
-        case .lastAdmin:
-            Problem(.conflict, code: "last_admin", detail: "This is the last admin; appoint another admin before changing this role.")
+        case .lastAdmin: Problem.lastAdmin
         }
     }
+}
+
+extension Problem {
+    /// A demotion or suspension that would leave no unsuspended admin.
+    static let lastAdmin = Problem(
+        .conflict, code: "last_admin", detail: "This is the last unsuspended admin; appoint another admin first.")
 }

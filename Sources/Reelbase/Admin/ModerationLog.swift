@@ -5,11 +5,18 @@ import SQLKit
 enum ModerationAction: String, Sendable {
     case setRole = "set_role"
     case grantCredits = "grant_credits"
+    /// Every open report on one target resolved at once; the note names the resolution and how many reports.
+    case resolveReports = "resolve_reports"
+    case removeVideo = "remove_video"
+    case restoreVideo = "restore_video"
+    case suspendUser = "suspend_user"
+    case unsuspendUser = "unsuspend_user"
 }
 
 /// The kinds of things a moderation action is done to (`moderation_log.target_type`).
 enum ModerationTarget: String, Sendable {
     case user
+    case video
 }
 
 /// The append-only record of what admins, moderators and operators did (API.md, "Roles, moderation and admin").

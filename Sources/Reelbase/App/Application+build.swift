@@ -14,6 +14,8 @@ struct AppDependencies: Sendable {
     let refreshTokens: any RefreshTokenStore
     let sessions: any SessionStore
     let roles: any RoleStore
+    let reports: any ReportStore
+    let moderation: any ModerationStore
     let catalog: CreditCatalog
     let gateway: any PaymentGateway
     let payments: PaymentStore
@@ -24,6 +26,8 @@ struct AppDependencies: Sendable {
     let videos: any VideoStore
     let likes: any LikeStore
     let follows: any FollowStore
+    let blocks: any BlockStore
+    let bookmarks: any BookmarkStore
     let cursors: FeedCursor.Codec
     let rateLimits: RateLimiter
     /// Clients the dependencies hold open (the Stripe gateway's HTTP client), shut down after the server drains.
@@ -101,6 +105,8 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         refreshTokens: SQLRefreshTokenStore(database: database, ttl: configuration.refreshTokenTTL),
         sessions: SQLSessionStore(database: database),
         roles: SQLRoleStore(database: database),
+        reports: SQLReportStore(database: database),
+        moderation: SQLModerationStore(database: database),
         catalog: catalog,
         gateway: gateway,
         payments: PaymentStore(database: database, ledger: ledger, catalog: catalog),
@@ -111,6 +117,8 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         videos: SQLVideoStore(database: database),
         likes: SQLLikeStore(database: database),
         follows: SQLFollowStore(database: database),
+        blocks: SQLBlockStore(database: database),
+        bookmarks: SQLBookmarkStore(database: database),
         cursors: FeedCursor.Codec(secret: secret),
         rateLimits: RateLimiter(
             store: RateLimitStore(database: database), limits: configuration.rateLimits, proxies: configuration.trustedProxies),
@@ -155,13 +163,22 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
     LikeRoutes(likes: dependencies.likes).addRoutes(to: authenticated.group("likes"))
     FollowRoutes(follows: dependencies.follows, users: dependencies.users, cursors: dependencies.cursors)
         .addRoutes(follows: authenticated.group("follows"), users: authenticated.group("users"))
+    BlockRoutes(blocks: dependencies.blocks, cursors: dependencies.cursors).addRoutes(to: authenticated.group("blocks"))
+    BookmarkRoutes(bookmarks: dependencies.bookmarks, cursors: dependencies.cursors).addRoutes(to: authenticated.group("bookmarks"))
     CreditRoutes(
         catalog: dependencies.catalog,
         purchases: CreditPurchases(payments: dependencies.payments, gateway: dependencies.gateway),
         store: dependencies.credits,
         idempotency: dependencies.idempotency
     ).addRoutes(to: authenticated.group("credits"))
-    AdminRoutes(credits: dependencies.credits, roles: dependencies.roles).addRoutes(to: authenticated.group("admin"))
+    ReportRoutes(reports: dependencies.reports, limits: dependencies.rateLimits, cursors: dependencies.cursors)
+        .addRoutes(to: authenticated.group("reports"))
+    let admin = authenticated.group("admin")
+    AdminRoutes(credits: dependencies.credits, roles: dependencies.roles).addRoutes(to: admin)
+    ModerationRoutes(
+        reports: dependencies.reports, moderation: dependencies.moderation, videos: dependencies.videos,
+        jobs: dependencies.effectJobs, cursors: dependencies.cursors
+    ).addRoutes(to: admin)
     EffectRoutes(
         catalog: dependencies.effects,
         jobs: dependencies.effectJobs,

@@ -65,6 +65,8 @@ struct AuthRoutes {
             let user = try await self.users.find(id: credentials.id)
         else { throw rejection }
         try await self.limits.giveBack(attempt)
+        // Only after the right password, so that the answer tells nothing about an account to whoever lacks it.
+        guard credentials.suspendedAt == nil else { throw Problem.accountSuspended(.forbidden) }
         let refreshToken = try await self.database.transaction { connection in
             try await self.refreshTokens.issue(userID: user.id, on: connection)
         }
@@ -77,6 +79,8 @@ struct AuthRoutes {
         case .rotated(let userID, let newToken):
             guard let user = try await self.users.find(id: userID) else { throw Problem.unauthorized("Unknown user.") }
             return try await self.answer(user: user, refreshToken: newToken)
+        case .suspended:
+            throw Problem.accountSuspended(.forbidden)
         case .invalid:
             throw Problem(.unauthorized, code: "invalid_refresh_token", detail: "The refresh token is invalid, expired or revoked.")
         case .reused:

@@ -24,7 +24,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
             throw Problem.unauthorized("The session of this access token has ended; sign in again.")
         }
         guard session.suspendedAt == nil else {
-            throw Problem(.unauthorized, code: "account_suspended", detail: "This account is suspended.", headers: [.wwwAuthenticate: "Bearer"])
+            throw Problem.accountSuspended(.unauthorized)
         }
         var context = context
         context.userID = bearer.userID
@@ -38,5 +38,14 @@ struct BearerAuthMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         let token = parts[1].trimmingCharacters(in: .whitespaces)
         return token.isEmpty ? nil : token
+    }
+}
+
+extension Problem {
+    /// A suspended account: `401` (with `WWW-Authenticate`) for its access tokens, `403` for login and refresh.
+    static func accountSuspended(_ status: HTTPResponse.Status) -> Problem {
+        Problem(
+            status, code: "account_suspended", detail: "This account is suspended.",
+            headers: status == .unauthorized ? [.wwwAuthenticate: "Bearer"] : [:])
     }
 }

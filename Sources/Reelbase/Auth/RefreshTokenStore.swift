@@ -15,6 +15,8 @@ enum RefreshOutcome: Sendable {
     case invalid
     /// The token had already been spent: someone replayed it, so its whole family is now revoked.
     case reused
+    /// The token is live but its account is suspended: it was left as it was, to work again after unsuspension.
+    case suspended
 }
 
 /// Refresh tokens, stored only as SHA-256 hashes and grouped in families: one family per login, every rotation
@@ -64,6 +66,7 @@ struct SQLRefreshTokenStore: RefreshTokenStore {
         var expiresAt: Date
         var usedAt: Date?
         var revokedAt: Date?
+        var suspendedAt: Date?
 
         enum CodingKeys: String, CodingKey {
             case id
@@ -72,6 +75,7 @@ struct SQLRefreshTokenStore: RefreshTokenStore {
             case expiresAt = "expires_at"
             case usedAt = "used_at"
             case revokedAt = "revoked_at"
+            case suspendedAt = "suspended_at"
         }
     }
 
@@ -81,8 +85,9 @@ struct SQLRefreshTokenStore: RefreshTokenStore {
             guard
                 let stored = try await connection.raw(
                     """
-                    SELECT id, family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens
-                    WHERE token_hash = \(bind: TokenIssuer.hash(refreshToken: token))\(dialect.forUpdate)
+                    SELECT id, family_id, user_id, expires_at, used_at, revoked_at,
+                           (SELECT suspended_at FROM users WHERE users.id = refresh_tokens.user_id) AS suspended_at
+                    FROM refresh_tokens WHERE token_hash = \(bind: TokenIssuer.hash(refreshToken: token))\(dialect.forUpdate)
                     """
                 ).first(decoding: StoredToken.self)
             else { return .invalid }
@@ -95,6 +100,9 @@ struct SQLRefreshTokenStore: RefreshTokenStore {
             }
             if stored.expiresAt <= Date() {
                 return .invalid
+            }
+            if stored.suspendedAt != nil {
+                return .suspended
             }
             try await connection.raw("UPDATE refresh_tokens SET used_at = \(dialect.now) WHERE id = \(bind: stored.id)").run()
             let newToken = try await self.insert(userID: stored.userID, familyID: stored.familyID, on: connection)

@@ -22,6 +22,8 @@ struct Migrator {
         .rateLimits,
         .paymentsSettle,
         .rolesAndSessions,
+        .blocksAndBookmarks,
+        .reports,
     ]
 
     let database: Database

@@ -84,6 +84,17 @@ public enum SQLDialectKind: Sendable {
     /// Row locking for a read inside a write transaction. SQLite already holds the database-wide write lock.
     var forUpdate: SQLQueryString { self == .postgres ? " FOR UPDATE" : "" }
 
+    /// A statement locking rows that must not change under a write, in the strength `lock` asks for; `nil` on SQLite,
+    /// whose `BEGIN IMMEDIATE` already runs write transactions one at a time. `query` must list the rows in a fixed
+    /// order (`ORDER BY id`), so that two writers locking the same rows never deadlock.
+    func locking(_ query: SQLQueryString, _ lock: RowLock) -> SQLQueryString? {
+        guard self == .postgres else { return nil }
+        switch lock {
+        case .exclusive: return query + " FOR UPDATE"
+        case .keyShare: return query + " FOR KEY SHARE"
+        }
+    }
+
     /// Like ``forUpdate`` but skipping rows other workers hold, so claimers never queue behind each other.
     var forUpdateSkipLocked: SQLQueryString { self == .postgres ? " FOR UPDATE SKIP LOCKED" : "" }
 
@@ -125,4 +136,13 @@ public enum SQLDialectKind: Sendable {
             ]
         }
     }
+}
+
+/// How strongly ``SQLDialectKind/locking(_:_:)`` locks rows on PostgreSQL.
+enum RowLock: Sendable {
+    /// `FOR UPDATE`: waits for, and holds off, every other lock on the rows (creating a block).
+    case exclusive
+    /// `FOR KEY SHARE`: the lock a foreign key check takes; writers holding it run side by side and still update the
+    /// rows' counters, and only an ``exclusive`` lock waits for them (a follow, like, bookmark or effect job).
+    case keyShare
 }

@@ -12,7 +12,7 @@ enum JobReportRefusal: Error, Sendable {
 
 /// Why a job was not accepted; nothing was written.
 enum EffectJobError: Error, Sendable {
-    /// The video does not exist or is deleted.
+    /// No video the user can see has this id (``Visibility``).
     case videoNotFound
 }
 
@@ -22,11 +22,13 @@ struct EffectJobStore: Sendable {
     let ledger: CreditLedger
 
     /// Charges the effect and queues the job, in one transaction: no charge without a job, no job without a charge.
-    /// Throws ``EffectJobError/videoNotFound`` for a missing or deleted video and
+    /// Throws ``EffectJobError/videoNotFound`` for a video the user cannot see and
     /// ``LedgerError/insufficientCredits(required:balance:)`` (nothing written) for a short balance.
     func enqueue(effect: Effect, videoID: UUID, userID: UUID, on connection: any SQLDatabase) async throws -> AcceptedJob {
         let dialect = self.database.dialect
-        guard try await connection.raw("SELECT id FROM videos WHERE id = \(bind: videoID) AND deleted_at IS NULL").first() != nil else {
+        // Serialised with block creation, then checked: no job starts on a video a block hides from the user.
+        try await Visibility.serialise(userID, ownerOf: videoID, on: connection, dialect: dialect)
+        guard try await connection.raw("SELECT videos.id FROM " + Visibility(viewer: userID).videoSource(id: videoID)).first() != nil else {
             throw EffectJobError.videoNotFound
         }
         let charge = try await self.ledger.apply(

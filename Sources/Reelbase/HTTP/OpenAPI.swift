@@ -79,6 +79,11 @@ enum OAS {
         ["name": name, "in": "query", "required": false, "schema": schema, "description": description]
     }
 
+    /// The answer of a cursor list: `{<items key>: [item], next_cursor, has_more}`.
+    static func page(_ itemsKey: String, _ item: Object) -> Object {
+        object([itemsKey: array(item), "next_cursor": nullable(string), "has_more": boolean])
+    }
+
     /// `?cursor=&limit=` of every cursor list.
     static var pageParameters: [Object] {
         [

@@ -8,8 +8,7 @@ struct FollowRoutes {
     let cursors: FeedCursor.Codec
 
     func addRoutes(follows group: RouterGroup<AppRequestContext>, users usersGroup: RouterGroup<AppRequestContext>) {
-        // A fixed segment wins over `:user_id` in Hummingbird's trie, so `check-batch` is never a follow target.
-        group.post("check-batch", use: self.checkBatch)
+        BatchCheck<FollowingUsers> { [follows] ids, me in try await follows.followedUsers(among: ids, followerID: me) }.addRoute(to: group)
         group.post(":user_id", use: self.follow)
         group.delete(":user_id", use: self.unfollow)
         group.get(":user_id/check", use: self.check)
@@ -39,23 +38,13 @@ struct FollowRoutes {
         return FollowCheckResponse(userID: target.lowercased, isFollowing: following)
     }
 
-    @Sendable func checkBatch(_ request: Request, context: AppRequestContext) async throws -> BatchStatusResponse {
-        let me = try context.requireUser()
-        let body = try await request.decodeJSON(as: FollowBatchRequest.self, context: context)
-        let ids = try batchIDs(body.userIDs, field: "user_ids")
-        let followed = try await self.follows.followedUsers(among: ids, followerID: me)
-        return BatchStatusResponse(field: "following_users", ids: ids, matching: followed)
-    }
-
     private func list(_ direction: FollowDirection, request: Request, context: AppRequestContext) async throws -> CursorPageResponse<FollowListUser> {
         let userID = try context.parameters.uuid("user_id", resource: "User")
-        guard try await self.users.find(id: userID) != nil else { throw Problem.notFound("User") }
+        guard try await self.users.find(id: userID, visibleTo: context.userID) != nil else { throw Problem.notFound("User") }
         let list = "users/\(userID.lowercased)/\(direction.rawValue)"
-        let page = try PageRequest(request, list: list, cursors: self.cursors)
-        let result = try await self.follows.list(direction, of: userID, after: page.after, limit: page.limit, viewer: context.userID)
-        return CursorPageResponse(
-            "users", items: result.items.map { FollowListUser(profile: $0.user.profile, viewer: $0.viewer) },
-            nextCursor: result.next.map { self.cursors.encode($0, list: list) })
+        return try await CursorPageResponse("users", request: request, list: list, cursors: self.cursors) { page in
+            try await self.follows.list(direction, of: userID, after: page.after, limit: page.limit, viewer: context.userID)
+        } item: { FollowListUser(profile: $0.user.profile, viewer: $0.viewer) }
     }
 
     /// The user the path names and the signed-in caller.
@@ -64,6 +53,13 @@ struct FollowRoutes {
         let target = try context.parameters.uuid("user_id", resource: "User")
         return (target, me)
     }
+}
+
+/// `POST /v1/follows/check-batch` (seed §1.2).
+enum FollowingUsers: BatchCheckKind {
+    static let spec = BatchCheckSpec(
+        path: "/v1/follows/check-batch", ids: "user_ids", answer: "following_users", tag: "Follows",
+        summary: "Follow state of 1-100 users in one statement (seed §1.2)")
 }
 
 extension FollowStoreError: ProblemConvertible {

@@ -12,7 +12,8 @@ enum FollowStoreError: Error, Sendable, Equatable {
 /// transaction that adds or removes the follow row (see ``LikeStore`` for the pattern). Both counters move in
 /// one `UPDATE`, so two users following each other at once lock their rows in the same order.
 ///
-/// The methods naming one user throw ``FollowStoreError/userNotFound`` if no user has this id; following and
+/// The methods naming one user throw ``FollowStoreError/userNotFound`` if no user has this id or the follower cannot
+/// see them (``Visibility``: suspended, or a block either way); following and
 /// unfollowing throw ``FollowStoreError/cannotFollowSelf`` if the user is the follower, before anything is read.
 protocol FollowStore: Sendable {
     /// The followed user's follower count after `followerID` follows them.
@@ -50,15 +51,19 @@ struct SQLFollowStore: FollowStore {
     func follow(userID: UUID, followerID: UUID) async throws -> Int {
         guard userID != followerID else { throw FollowStoreError.cannotFollowSelf }
         return try await self.database.transaction { connection in
+            // After this, a block between the two either committed already (and the insert sees it) or waits for
+            // this follow to commit, and then removes it.
+            try await Visibility.serialise("\(bind: followerID)", "\(bind: userID)", .keyShare, on: connection, dialect: self.dialect)
             let inserted = try await connection.raw(
                 """
                 INSERT INTO follows (follower_id, following_id, created_at)
-                SELECT \(bind: followerID), id, \(self.dialect.now) FROM users WHERE id = \(bind: userID)
+                SELECT \(bind: followerID), users.id, \(self.dialect.now) FROM users
+                WHERE users.id = \(bind: userID) AND \(Visibility(viewer: followerID).user())
                 ON CONFLICT DO NOTHING
                 RETURNING following_id
                 """
             ).first()
-            guard inserted != nil else { return try await self.followerCount(userID: userID, on: connection) }
+            guard inserted != nil else { return try await self.followerCount(userID: userID, viewer: followerID, on: connection) }
             return try await self.moveCounters(by: 1, userID: userID, followerID: followerID, on: connection)
         }
     }
@@ -66,10 +71,15 @@ struct SQLFollowStore: FollowStore {
     func unfollow(userID: UUID, followerID: UUID) async throws -> Int {
         guard userID != followerID else { throw FollowStoreError.cannotFollowSelf }
         return try await self.database.transaction { connection in
+            // A user the follower cannot see is no user: nothing is removed, and the answer is a 404.
             let removed = try await connection.raw(
-                "DELETE FROM follows WHERE follower_id = \(bind: followerID) AND following_id = \(bind: userID) RETURNING following_id"
+                """
+                DELETE FROM follows WHERE follower_id = \(bind: followerID) AND following_id = \(bind: userID)
+                  AND EXISTS (SELECT 1 FROM users WHERE users.id = \(bind: userID) AND \(Visibility(viewer: followerID).user()))
+                RETURNING following_id
+                """
             ).first()
-            guard removed != nil else { return try await self.followerCount(userID: userID, on: connection) }
+            guard removed != nil else { return try await self.followerCount(userID: userID, viewer: followerID, on: connection) }
             return try await self.moveCounters(by: -1, userID: userID, followerID: followerID, on: connection)
         }
     }
@@ -78,7 +88,7 @@ struct SQLFollowStore: FollowStore {
         let following = try await self.database.sql.raw(
             """
             SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = \(bind: followerID) AND following_id = users.id) AS is_following
-            FROM users WHERE id = \(bind: userID)
+            FROM users WHERE users.id = \(bind: userID) AND \(Visibility(viewer: followerID).user())
             """
         ).first(decodingColumn: "is_following", as: Bool.self)
         guard let following else { throw FollowStoreError.userNotFound }
@@ -89,11 +99,14 @@ struct SQLFollowStore: FollowStore {
         // The order is a planner hint, not for the caller: `follows_following` also leads with `follower_id`, and
         // for a user with few follows Postgres 15 rated both indexes equal and took that one; only the primary
         // key yields this order, so the check probes the primary key for light and heavy users alike.
+        // A user the follower cannot see answers `false`. Of `Visibility`'s conditions only suspension can hold for a
+        // followed user: no follow outlives a block between the two (the block removes it, serialised with follows).
         let followed = try await self.database.sql.raw(
             """
-            SELECT following_id FROM follows
-            WHERE follower_id = \(bind: followerID) AND \(self.dialect.column("following_id", isIn: userIDs))
-            ORDER BY following_id
+            SELECT follows.following_id FROM follows JOIN users ON users.id = follows.following_id
+            WHERE follows.follower_id = \(bind: followerID) AND \(self.dialect.column("follows.following_id", isIn: userIDs))
+              AND \(Visibility.anyone.user())
+            ORDER BY follows.following_id
             """
         ).all(decodingColumn: "following_id", as: UUID.self)
         return Set(followed)
@@ -114,7 +127,7 @@ struct SQLFollowStore: FollowStore {
         }
         var query: SQLQueryString = "SELECT " + columns + """
              FROM follows JOIN users ON users.id = follows.\(ident: listed)
-            WHERE follows.\(ident: owner) = \(bind: userID)
+            WHERE follows.\(ident: owner) = \(bind: userID) AND \(Visibility(viewer: viewer).user())
             """
         if let after {
             query = query + " AND (follows.created_at, follows.\(ident: listed)) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
@@ -124,9 +137,11 @@ struct SQLFollowStore: FollowStore {
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
 
-    private func followerCount(userID: UUID, on connection: any SQLDatabase) async throws -> Int {
-        let count = try await connection.raw("SELECT follower_count FROM users WHERE id = \(bind: userID)")
-            .first(decodingColumn: "follower_count", as: Int.self)
+    /// The follower count of a user `viewer` can see; throws ``FollowStoreError/userNotFound`` for any other.
+    private func followerCount(userID: UUID, viewer: UUID, on connection: any SQLDatabase) async throws -> Int {
+        let count = try await connection.raw(
+            "SELECT follower_count FROM users WHERE users.id = \(bind: userID) AND " + Visibility(viewer: viewer).user()
+        ).first(decodingColumn: "follower_count", as: Int.self)
         guard let count else { throw FollowStoreError.userNotFound }
         return count
     }

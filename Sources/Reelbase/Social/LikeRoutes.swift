@@ -6,7 +6,7 @@ struct LikeRoutes {
     let likes: any LikeStore
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
-        group.post("check-batch", use: self.checkBatch)
+        BatchCheck<LikedVideos> { [likes] ids, me in try await likes.likedVideos(among: ids, userID: me) }.addRoute(to: group)
         group.post("videos/:video_id", use: self.like)
         group.delete("videos/:video_id", use: self.unlike)
         group.get("videos/:video_id/check", use: self.check)
@@ -32,14 +32,13 @@ struct LikeRoutes {
         let liked = try await self.likes.isLiked(videoID: videoID, userID: userID)
         return LikeCheckResponse(videoID: videoID.lowercased, isLiked: liked)
     }
+}
 
-    @Sendable func checkBatch(_ request: Request, context: AppRequestContext) async throws -> BatchStatusResponse {
-        let userID = try context.requireUser()
-        let body = try await request.decodeJSON(as: LikeBatchRequest.self, context: context)
-        let ids = try batchIDs(body.videoIDs, field: "video_ids")
-        let liked = try await self.likes.likedVideos(among: ids, userID: userID)
-        return BatchStatusResponse(field: "liked_videos", ids: ids, matching: liked)
-    }
+/// `POST /v1/likes/check-batch` (seed §1.1).
+enum LikedVideos: BatchCheckKind {
+    static let spec = BatchCheckSpec(
+        path: "/v1/likes/check-batch", ids: "video_ids", answer: "liked_videos", tag: "Likes",
+        summary: "Like state of 1-100 videos in one statement (seed §1.1)")
 }
 
 extension LikeStoreError: ProblemConvertible {

@@ -2,7 +2,7 @@ import Foundation
 import SQLKit
 
 enum LikeStoreError: Error, Sendable, Equatable {
-    /// No live video has this id.
+    /// No video the user can see has this id.
     case videoNotFound
 }
 
@@ -10,8 +10,8 @@ enum LikeStoreError: Error, Sendable, Equatable {
 /// a like row: an `INSERT … ON CONFLICT DO NOTHING` or `DELETE` tells whether anything changed, and only then is
 /// the counter moved, by an atomic `like_count ± 1`. Repeating a like or an unlike changes nothing.
 ///
-/// Every method but ``likedVideos(among:userID:)`` throws ``LikeStoreError/videoNotFound`` for an unknown or
-/// deleted video.
+/// Every method but ``likedVideos(among:userID:)`` throws ``LikeStoreError/videoNotFound`` for a video the user
+/// cannot see (``Visibility``: unknown, deleted, removed, its owner suspended, or a block between the two).
 protocol LikeStore: Sendable {
     /// The video's like count after `userID` likes it.
     func like(videoID: UUID, userID: UUID) async throws -> Int
@@ -19,7 +19,7 @@ protocol LikeStore: Sendable {
     func unlike(videoID: UUID, userID: UUID) async throws -> Int
     /// Whether `userID` likes the video.
     func isLiked(videoID: UUID, userID: UUID) async throws -> Bool
-    /// Which of `videoIDs` name live videos that `userID` likes: one statement, served by the likes primary key.
+    /// Which of `videoIDs` name videos `userID` can see and likes: one statement, served by the likes primary key.
     func likedVideos(among videoIDs: [UUID], userID: UUID) async throws -> Set<UUID>
 }
 
@@ -28,41 +28,29 @@ struct SQLLikeStore: LikeStore {
 
     private var dialect: SQLDialectKind { self.database.dialect }
 
+    private var likes: UserVideoTable { UserVideoTable(name: "likes", dialect: self.dialect) }
+
     func like(videoID: UUID, userID: UUID) async throws -> Int {
         try await self.database.transaction { connection in
-            // Selecting the video from `videos` makes a like of an unknown or deleted video insert nothing.
-            let inserted = try await connection.raw(
-                """
-                INSERT INTO likes (user_id, video_id, created_at)
-                SELECT \(bind: userID), id, \(self.dialect.now) FROM videos WHERE id = \(bind: videoID) AND deleted_at IS NULL
-                ON CONFLICT DO NOTHING
-                RETURNING video_id
-                """
-            ).first()
-            guard inserted != nil else { return try await self.likeCount(videoID: videoID, on: connection) }
-            let count = try await connection.raw(
-                "UPDATE videos SET like_count = like_count + 1 WHERE id = \(bind: videoID) RETURNING like_count"
-            ).first(decodingColumn: "like_count", as: Int.self)
-            guard let count else { throw LikeStoreError.videoNotFound }
-            return count
+            // Serialised with block creation: a like of a video the user cannot see inserts nothing.
+            let inserted = try await self.likes.insertIfVisible(userID: userID, videoID: videoID, on: connection)
+            guard inserted else { return try await self.likeCount(videoID: videoID, viewer: userID, on: connection) }
+            return try await self.moveLikeCount(by: 1, videoID: videoID, on: connection)
         }
     }
 
     func unlike(videoID: UUID, userID: UUID) async throws -> Int {
         try await self.database.transaction { connection in
+            // A video the user cannot see is no video: its likes stay as they were, and the answer is a 404.
             let removed = try await connection.raw(
-                "DELETE FROM likes WHERE user_id = \(bind: userID) AND video_id = \(bind: videoID) RETURNING video_id"
+                """
+                DELETE FROM likes WHERE user_id = \(bind: userID) AND video_id = \(bind: videoID)
+                  AND EXISTS (SELECT 1 FROM \(Visibility(viewer: userID).videoSource(id: videoID)))
+                RETURNING video_id
+                """
             ).first()
-            guard removed != nil else { return try await self.likeCount(videoID: videoID, on: connection) }
-            let count = try await connection.raw(
-                """
-                UPDATE videos SET like_count = like_count - 1 WHERE id = \(bind: videoID) AND deleted_at IS NULL
-                RETURNING like_count
-                """
-            ).first(decodingColumn: "like_count", as: Int.self)
-            // A deleted video is no video: its likes stay as they were (the transaction rolls back).
-            guard let count else { throw LikeStoreError.videoNotFound }
-            return count
+            guard removed != nil else { return try await self.likeCount(videoID: videoID, viewer: userID, on: connection) }
+            return try await self.moveLikeCount(by: -1, videoID: videoID, on: connection)
         }
     }
 
@@ -70,7 +58,7 @@ struct SQLLikeStore: LikeStore {
         let liked = try await self.database.sql.raw(
             """
             SELECT EXISTS (SELECT 1 FROM likes WHERE likes.user_id = \(bind: userID) AND likes.video_id = videos.id) AS is_liked
-            FROM videos WHERE id = \(bind: videoID) AND deleted_at IS NULL
+            FROM \(Visibility(viewer: userID).videoSource(id: videoID))
             """
         ).first(decodingColumn: "is_liked", as: Bool.self)
         guard let liked else { throw LikeStoreError.videoNotFound }
@@ -78,19 +66,21 @@ struct SQLLikeStore: LikeStore {
     }
 
     func likedVideos(among videoIDs: [UUID], userID: UUID) async throws -> Set<UUID> {
-        let liked = try await self.database.sql.raw(
-            """
-            SELECT likes.video_id FROM likes JOIN videos ON videos.id = likes.video_id
-            WHERE likes.user_id = \(bind: userID) AND \(self.dialect.column("likes.video_id", isIn: videoIDs))
-              AND videos.deleted_at IS NULL
-            """
-        ).all(decodingColumn: "video_id", as: UUID.self)
-        return Set(liked)
+        try await self.likes.visibleVideos(among: videoIDs, userID: userID, on: self.database.sql)
     }
 
-    private func likeCount(videoID: UUID, on connection: any SQLDatabase) async throws -> Int {
-        let count = try await connection.raw("SELECT like_count FROM videos WHERE id = \(bind: videoID) AND deleted_at IS NULL")
+    /// The like count of a video `viewer` can see; throws ``LikeStoreError/videoNotFound`` for any other.
+    private func likeCount(videoID: UUID, viewer: UUID, on connection: any SQLDatabase) async throws -> Int {
+        let count = try await connection.raw("SELECT videos.like_count FROM " + Visibility(viewer: viewer).videoSource(id: videoID))
             .first(decodingColumn: "like_count", as: Int.self)
+        guard let count else { throw LikeStoreError.videoNotFound }
+        return count
+    }
+
+    private func moveLikeCount(by delta: Int, videoID: UUID, on connection: any SQLDatabase) async throws -> Int {
+        let count = try await connection.raw(
+            "UPDATE videos SET like_count = like_count + \(bind: delta) WHERE id = \(bind: videoID) RETURNING like_count"
+        ).first(decodingColumn: "like_count", as: Int.self)
         guard let count else { throw LikeStoreError.videoNotFound }
         return count
     }

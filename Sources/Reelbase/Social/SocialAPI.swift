@@ -5,8 +5,7 @@ enum SocialAPI: APIPart {
         let user = [OAS.pathParameter("user_id")]
         let likeState = OAS.object(["video_id": OAS.uuid, "is_liked": OAS.boolean, "like_count": OAS.integer])
         let followState = OAS.object(["user_id": OAS.uuid, "is_following": OAS.boolean, "follower_count": OAS.integer])
-        let ids = ["type": "array", "items": OAS.string, "minItems": 1, "maxItems": 100] as OAS.Object
-        return [
+        let paths: OAS.Object = [
             "/v1/likes/videos/{video_id}": [
                 "post": OAS.operation("Like (idempotent)", tag: "Likes", auth: .user, parameters: video, responses: [200: ("Liked", likeState)]),
                 "delete": OAS.operation("Unlike (idempotent)", tag: "Likes", auth: .user, parameters: video, responses: [200: ("Not liked", likeState)]),
@@ -16,12 +15,6 @@ enum SocialAPI: APIPart {
                     "Whether the caller likes a video", tag: "Likes", auth: .user, parameters: video,
                     responses: [200: ("State", OAS.object(["video_id": OAS.uuid, "is_liked": OAS.boolean]))])
             ],
-            "/v1/likes/check-batch": [
-                "post": OAS.operation(
-                    "Like state of 1-100 videos in one statement (seed §1.1)", tag: "Likes", auth: .user,
-                    body: OAS.object(["video_ids": ids]),
-                    responses: [200: ("State per id", OAS.object(["liked_videos": OAS.map(OAS.boolean)]))])
-            ],
             "/v1/follows/{user_id}": [
                 "post": OAS.operation("Follow (idempotent)", tag: "Follows", auth: .user, parameters: user, responses: [200: ("Following", followState)]),
                 "delete": OAS.operation("Unfollow (idempotent)", tag: "Follows", auth: .user, parameters: user, responses: [200: ("Not following", followState)]),
@@ -30,12 +23,6 @@ enum SocialAPI: APIPart {
                 "get": OAS.operation(
                     "Whether the caller follows a user", tag: "Follows", auth: .user, parameters: user,
                     responses: [200: ("State", OAS.object(["user_id": OAS.uuid, "is_following": OAS.boolean]))])
-            ],
-            "/v1/follows/check-batch": [
-                "post": OAS.operation(
-                    "Follow state of 1-100 users in one statement (seed §1.2)", tag: "Follows", auth: .user,
-                    body: OAS.object(["user_ids": ids]),
-                    responses: [200: ("State per id", OAS.object(["following_users": OAS.map(OAS.boolean)]))])
             ],
             "/v1/users/{user_id}/followers": [
                 "get": OAS.operation(
@@ -48,6 +35,7 @@ enum SocialAPI: APIPart {
                     responses: [200: ("A page of users", OAS.ref("UserPage"))])
             ],
         ]
+        return paths.merging(BatchCheck<LikedVideos>.paths) { $1 }.merging(BatchCheck<FollowingUsers>.paths) { $1 }
     }
 
     static var schemas: OAS.Object {

@@ -46,6 +46,23 @@ struct UserRecord: Sendable, Decodable {
     }
 }
 
+/// A user in a newest-first list of users (followers, following, blocks): the row, and the list's key after it, read
+/// from the row's `sort_key` column.
+struct ListedUserRecord: Sendable, Decodable {
+    var user: UserRecord
+    var cursor: FeedCursor
+
+    private enum CodingKeys: String, CodingKey {
+        case sortKey = "sort_key"
+    }
+
+    init(from decoder: any Decoder) throws {
+        self.user = try UserRecord(from: decoder)
+        self.cursor = FeedCursor(
+            instant: try decoder.container(keyedBy: CodingKeys.self).decode(Double.self, forKey: .sortKey), id: self.user.id)
+    }
+}
+
 /// The public profile (`user` in API.md). Absent optional values are sent as `null`, so every key is always there.
 public struct UserProfile: ResponseCodable, Sendable, Equatable {
     public var id: String

@@ -29,7 +29,7 @@ struct UserRoutes {
 
     @Sendable func profile(_ request: Request, context: AppRequestContext) async throws -> UserProfile {
         let userID = try context.parameters.uuid("user_id", resource: "User")
-        guard let user = try await self.users.find(id: userID) else { throw Problem.notFound("User") }
+        guard let user = try await self.users.find(id: userID, visibleTo: context.userID) else { throw Problem.notFound("User") }
         return user.profile
     }
 }

@@ -29,14 +29,16 @@ enum UniqueUserField: String, Sendable, Decodable {
     case username
 }
 
-/// What signing in checks: the id and password hash of an account.
+/// What signing in checks: the id and password hash of an account, and whether it is suspended.
 struct UserCredentials: Sendable, Decodable {
     var id: UUID
     var passwordHash: String
+    var suspendedAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case id
         case passwordHash = "password_hash"
+        case suspendedAt = "suspended_at"
     }
 }
 
@@ -50,6 +52,8 @@ protocol UserStore: Sendable {
     /// Inserts the user; throws ``UserStoreError/taken(_:)`` if the email or username is taken meanwhile.
     func insert(_ user: NewUser, on connection: any SQLDatabase) async throws -> UserRecord
     func find(id: UUID) async throws -> UserRecord?
+    /// The user with this id if `viewer` (`nil`: anonymous) can see them (``Visibility``).
+    func find(id: UUID, visibleTo viewer: UUID?) async throws -> UserRecord?
     /// The credentials of the user with this (lowercased) email.
     func credentials(email: String) async throws -> UserCredentials?
     /// Throws ``UserStoreError/taken(_:)`` naming the email if it is taken, else the username if that is.
@@ -84,8 +88,14 @@ struct SQLUserStore: UserStore {
             .first(decoding: UserRecord.self)
     }
 
+    func find(id: UUID, visibleTo viewer: UUID?) async throws -> UserRecord? {
+        try await self.database.sql.raw(
+            "SELECT \(UserRecord.columns) FROM users WHERE users.id = \(bind: id) AND " + Visibility(viewer: viewer).user()
+        ).first(decoding: UserRecord.self)
+    }
+
     func credentials(email: String) async throws -> UserCredentials? {
-        try await self.database.sql.raw("SELECT id, password_hash FROM users WHERE email = \(bind: email)")
+        try await self.database.sql.raw("SELECT id, password_hash, suspended_at FROM users WHERE email = \(bind: email)")
             .first(decoding: UserCredentials.self)
     }
 

@@ -144,3 +144,16 @@ struct CursorPageResponse<Item: Encodable & Sendable>: ResponseEncodable, Sendab
         try container.encode(self.nextCursor != nil, forKey: Key("has_more"))
     }
 }
+
+extension CursorPageResponse {
+    /// The whole answer of a cursor list but its query: reads `?cursor=&limit=` for `list`, loads that page with `rows`
+    /// and answers its items under `itemsKey`, with a cursor after the last one that only `list` accepts.
+    init<Row>(
+        _ itemsKey: String, request: Request, list: String, cursors: FeedCursor.Codec,
+        rows: (PageRequest) async throws -> Page<Row>, item: (Row) -> Item
+    ) async throws {
+        let page = try PageRequest(request, list: list, cursors: cursors)
+        let result = try await rows(page)
+        self.init(itemsKey, items: result.items.map(item), nextCursor: result.next.map { cursors.encode($0, list: list) })
+    }
+}

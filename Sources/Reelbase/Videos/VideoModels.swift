@@ -56,14 +56,16 @@ struct NewVideo: Sendable {
 struct VideoViewerState: Sendable, Equatable, Codable {
     var isLiked: Bool
     var isFollowing: Bool
+    var isBookmarked: Bool
 
     enum CodingKeys: String, CodingKey {
         case isLiked = "is_liked"
         case isFollowing = "is_following"
+        case isBookmarked = "is_bookmarked"
     }
 }
 
-/// A video's own columns, as ``SQLVideoStore`` selects them: aliased apart from its owner's `users` columns.
+/// A video's own columns, as ``VideoSelect`` selects them: aliased apart from its owner's `users` columns.
 struct VideoRow: Sendable, Decodable {
     var id: UUID
     var title: String
@@ -125,8 +127,8 @@ extension VideoRecord: Decodable {
     }
 }
 
-/// `video` in API.md. Absent optional values are sent as `null`; `is_liked` and `is_following` are sent only
-/// to a signed-in caller.
+/// `video` in API.md. Absent optional values are sent as `null`; `is_liked`, `is_following` and `is_bookmarked` are
+/// sent only to a signed-in caller.
 struct VideoResponse: ResponseEncodable, Sendable {
     var id: String
     var title: String

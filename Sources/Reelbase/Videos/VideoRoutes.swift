@@ -39,22 +39,19 @@ struct VideoRoutes {
     }
 
     @Sendable func feed(_ request: Request, context: AppRequestContext) async throws -> CursorPageResponse<VideoResponse> {
-        let page = try PageRequest(request, list: "videos", cursors: self.cursors)
-        return try await self.answer(ownerID: nil, page: page, list: "videos", context: context)
+        try await self.answer(ownerID: nil, request: request, list: "videos", context: context)
     }
 
     @Sendable func userVideos(_ request: Request, context: AppRequestContext) async throws -> CursorPageResponse<VideoResponse> {
         let userID = try context.parameters.uuid("user_id", resource: "User")
-        guard try await self.users.find(id: userID) != nil else { throw Problem.notFound("User") }
-        let list = "users/\(userID.lowercased)/videos"
-        let page = try PageRequest(request, list: list, cursors: self.cursors)
-        return try await self.answer(ownerID: userID, page: page, list: list, context: context)
+        guard try await self.users.find(id: userID, visibleTo: context.userID) != nil else { throw Problem.notFound("User") }
+        return try await self.answer(ownerID: userID, request: request, list: "users/\(userID.lowercased)/videos", context: context)
     }
 
-    private func answer(ownerID: UUID?, page: PageRequest, list: String, context: AppRequestContext) async throws -> CursorPageResponse<VideoResponse> {
-        let result = try await self.videos.page(ownerID: ownerID, after: page.after, limit: page.limit, viewer: context.userID)
-        return CursorPageResponse(
-            "videos", items: result.items.map(\.response), nextCursor: result.next.map { self.cursors.encode($0, list: list) })
+    private func answer(ownerID: UUID?, request: Request, list: String, context: AppRequestContext) async throws -> CursorPageResponse<VideoResponse> {
+        try await CursorPageResponse("videos", request: request, list: list, cursors: self.cursors) { page in
+            try await self.videos.page(ownerID: ownerID, after: page.after, limit: page.limit, viewer: context.userID)
+        } item: { $0.response }
     }
 }
 

@@ -12,13 +12,14 @@ enum VideoStoreError: Error, Sendable, Equatable {
 }
 
 /// Where videos live. A deleted video keeps its row (with `deleted_at`), so likes keep their foreign key and
-/// cursors that point at it still work, but no method here ever answers it.
+/// cursors that point at it still work, but no method here ever answers it, nor any video its viewer cannot see
+/// (``Visibility``).
 protocol VideoStore: Sendable {
     /// Stores the video and counts it in its owner's `video_count`; throws ``VideoStoreError/ownerNotFound``.
     func create(_ video: NewVideo, ownerID: UUID) async throws -> VideoRecord
-    /// The live video with this id, with `viewer`'s state when a viewer is given.
+    /// The video with this id if `viewer` can see it, with `viewer`'s state when a viewer is given.
     func find(id: UUID, viewer: UUID?) async throws -> VideoRecord?
-    /// Live videos newest first, of one owner or of everyone, after `after`.
+    /// The videos `viewer` can see, newest first, of one owner or of everyone, after `after`.
     func page(ownerID: UUID?, after: FeedCursor?, limit: Int, viewer: UUID?) async throws -> Page<VideoRecord>
     /// Deletes the video if `userID` owns it; throws ``VideoStoreError/notFound`` or ``VideoStoreError/notOwner``.
     func delete(id: UUID, by userID: UUID) async throws
@@ -32,28 +33,7 @@ struct SQLVideoStore: VideoStore {
 
     private var dialect: SQLDialectKind { self.database.dialect }
 
-    /// The columns of a ``VideoRow``.
-    private var videoColumns: SQLQueryString {
-        """
-        videos.id AS video_id, videos.title, videos.description, videos.video_url, videos.thumbnail_url,
-        videos.duration_seconds, videos.like_count, videos.created_at AS video_created_at,
-        \(self.dialect.exactInstant("videos.created_at")) AS sort_key
-        """
-    }
-
-    /// One statement for a video and its owner; with a viewer, also whether the viewer likes the video and
-    /// follows its owner: two primary-key probes per row, so a page costs one statement, not one per video.
-    private func select(viewer: UUID?) -> SQLQueryString {
-        var columns = self.videoColumns + ", " + UserRecord.columns
-        if let viewer {
-            columns = columns + """
-                ,
-                EXISTS (SELECT 1 FROM likes WHERE likes.user_id = \(bind: viewer) AND likes.video_id = videos.id) AS is_liked,
-                EXISTS (SELECT 1 FROM follows WHERE follows.follower_id = \(bind: viewer) AND follows.following_id = videos.user_id) AS is_following
-                """
-        }
-        return "SELECT " + columns + " FROM videos JOIN users ON users.id = videos.user_id"
-    }
+    private var videos: VideoSelect { VideoSelect(dialect: self.dialect) }
 
     func create(_ video: NewVideo, ownerID: UUID) async throws -> VideoRecord {
         try await self.database.transaction { connection in
@@ -67,24 +47,24 @@ struct SQLVideoStore: VideoStore {
                 INSERT INTO videos (id, user_id, title, description, video_url, thumbnail_url, duration_seconds, created_at)
                 VALUES (\(bind: video.id), \(bind: ownerID), \(bind: video.title), \(bind: video.description), \(bind: video.videoURL),
                         \(bind: video.thumbnailURL), \(bind: video.durationSeconds), \(self.dialect.now))
-                RETURNING \(self.videoColumns)
+                RETURNING \(self.videos.columns(sortKey: "videos.created_at"))
                 """
             ).first(decoding: VideoRow.self)
             // An INSERT without ON CONFLICT returns its row or throws; an empty answer is a driver fault.
             guard let row else { throw NoRowReturned() }
-            // The viewer is the owner: nobody has liked the video yet, and nobody follows themselves.
-            return VideoRecord(video: row, owner: owner, viewer: VideoViewerState(isLiked: false, isFollowing: false))
+            // The viewer is the owner: nobody has liked or bookmarked the video yet, and nobody follows themselves.
+            return VideoRecord(video: row, owner: owner, viewer: VideoViewerState(isLiked: false, isFollowing: false, isBookmarked: false))
         }
     }
 
     func find(id: UUID, viewer: UUID?) async throws -> VideoRecord? {
         try await self.database.sql.raw(
-            self.select(viewer: viewer) + " WHERE videos.id = \(bind: id) AND videos.deleted_at IS NULL"
+            self.videos.select(viewer: viewer) + " WHERE videos.id = \(bind: id) AND " + Visibility(viewer: viewer).video()
         ).first(decoding: VideoRecord.self)
     }
 
     func page(ownerID: UUID?, after: FeedCursor?, limit: Int, viewer: UUID?) async throws -> Page<VideoRecord> {
-        var query = self.select(viewer: viewer) + " WHERE videos.deleted_at IS NULL"
+        var query = self.videos.select(viewer: viewer) + " WHERE " + Visibility(viewer: viewer).video()
         if let ownerID {
             query = query + " AND videos.user_id = \(bind: ownerID)"
         }
@@ -101,15 +81,51 @@ struct SQLVideoStore: VideoStore {
             let deleted = try await connection.raw(
                 """
                 UPDATE videos SET deleted_at = \(self.dialect.now)
-                WHERE id = \(bind: id) AND user_id = \(bind: userID) AND deleted_at IS NULL
+                WHERE id = \(bind: id) AND user_id = \(bind: userID) AND deleted_at IS NULL AND removed_at IS NULL
                 RETURNING id
                 """
             ).first()
             guard deleted != nil else {
-                let live = try await connection.raw("SELECT user_id FROM videos WHERE id = \(bind: id) AND deleted_at IS NULL").first()
+                // The owner's own visibility: a removed video is hidden from its owner too, so it is not found.
+                let live = try await connection.raw(
+                    "SELECT videos.id FROM " + Visibility(viewer: userID).videoSource(id: id)
+                ).first()
                 throw live == nil ? VideoStoreError.notFound : VideoStoreError.notOwner
             }
             try await connection.raw("UPDATE users SET video_count = video_count - 1 WHERE id = \(bind: userID)").run()
+            // Deleting a video deletes its bookmarks (hiding it keeps them).
+            try await connection.raw("DELETE FROM bookmarks WHERE video_id = \(bind: id)").run()
         }
+    }
+}
+
+/// The one `SELECT` of videos with their owners and, for a signed-in viewer, the viewer's state, for every list that
+/// shows videos (feeds, a user's videos, bookmarks).
+struct VideoSelect: Sendable {
+    let dialect: SQLDialectKind
+
+    /// The columns of a ``VideoRow``, its `sort_key` read from `sortKey` (the list's order).
+    func columns(sortKey: SQLQueryString) -> SQLQueryString {
+        """
+        videos.id AS video_id, videos.title, videos.description, videos.video_url, videos.thumbnail_url,
+        videos.duration_seconds, videos.like_count, videos.created_at AS video_created_at,
+        \(self.dialect.exactInstant(sortKey)) AS sort_key
+        """
+    }
+
+    /// `SELECT` of a video and its owner from `source` (which names `videos`; joined here with the owner as `users`);
+    /// with a viewer, also whether the viewer likes and bookmarks the video and follows its owner: three primary-key
+    /// probes per row, so a page costs one statement, not one per video.
+    func select(viewer: UUID?, sortKey: SQLQueryString = "videos.created_at", from source: SQLQueryString = "videos") -> SQLQueryString {
+        var columns = self.columns(sortKey: sortKey) + ", " + UserRecord.columns
+        if let viewer {
+            columns = columns + """
+                ,
+                EXISTS (SELECT 1 FROM likes WHERE likes.user_id = \(bind: viewer) AND likes.video_id = videos.id) AS is_liked,
+                EXISTS (SELECT 1 FROM follows WHERE follows.follower_id = \(bind: viewer) AND follows.following_id = videos.user_id) AS is_following,
+                EXISTS (SELECT 1 FROM bookmarks WHERE bookmarks.user_id = \(bind: viewer) AND bookmarks.video_id = videos.id) AS is_bookmarked
+                """
+        }
+        return "SELECT " + columns + " FROM " + source + " JOIN users ON users.id = videos.user_id"
     }
 }

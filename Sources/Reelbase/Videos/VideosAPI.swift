@@ -5,7 +5,7 @@ enum VideosAPI: APIPart {
         return [
             "/v1/videos": [
                 "get": OAS.operation(
-                    "The feed, newest first; with a token each video carries is_liked and is_following", tag: "Videos",
+                    "The feed, newest first; with a token each video carries is_liked, is_following and is_bookmarked", tag: "Videos",
                     auth: .optionalUser, parameters: OAS.pageParameters, responses: [200: ("A page of videos", page)]),
                 "post": OAS.operation(
                     "Publish a video", tag: "Videos", auth: .user,
@@ -42,6 +42,7 @@ enum VideosAPI: APIPart {
                     "id": OAS.uuid, "title": OAS.string, "description": OAS.nullable(OAS.string), "video_url": OAS.string,
                     "thumbnail_url": OAS.nullable(OAS.string), "duration_seconds": OAS.integer, "like_count": OAS.integer,
                     "created_at": OAS.dateTime, "user": OAS.ref("User"), "is_liked": OAS.boolean, "is_following": OAS.boolean,
+                    "is_bookmarked": OAS.boolean,
                 ],
                 required: ["id", "title", "description", "video_url", "thumbnail_url", "duration_seconds", "like_count", "created_at", "user"]),
             "VideoPage": OAS.object([

@@ -25,6 +25,10 @@ struct DomainErrorProblemTests {
         (FollowStoreError.userNotFound, 404, nil, notFoundUser),
         (FollowStoreError.cannotFollowSelf, 422, nil,
          #"{"code":"cannot_follow_self","detail":"You cannot follow yourself.","status":422,"title":"Unprocessable Content","type":"about:blank"}"#),
+        (BlockStoreError.userNotFound, 404, nil, notFoundUser),
+        (BlockStoreError.cannotBlockSelf, 422, nil,
+         #"{"code":"cannot_block_self","detail":"You cannot block yourself.","status":422,"title":"Unprocessable Content","type":"about:blank"}"#),
+        (BookmarkStoreError.videoNotFound, 404, nil, notFoundVideo),
     ] as [(any ProblemConvertible, Int, String?, String)])
     func answersAsBefore(_ error: any ProblemConvertible, _ status: Int, _ wwwAuthenticate: String?, _ body: String) {
         let problem = error.problem

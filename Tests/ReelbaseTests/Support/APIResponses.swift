@@ -94,6 +94,7 @@ enum API {
         var user: Profile
         var isLiked: Bool?
         var isFollowing: Bool?
+        var isBookmarked: Bool?
     }
 
     struct VideoPage: CursorPage {
@@ -142,6 +143,16 @@ enum API {
     struct FollowCheck: Decodable, Equatable {
         var userId: String
         var isFollowing: Bool
+    }
+
+    struct BlockStatus: Decodable, Equatable {
+        var userId: String
+        var isBlocked: Bool
+    }
+
+    struct BookmarkStatus: Decodable, Equatable {
+        var videoId: String
+        var isBookmarked: Bool
     }
 
     /// `POST /v1/likes/check-batch`. Its keys are ids, which the snake_case conversion leaves as they are.
@@ -253,6 +264,113 @@ enum API {
         var updatedAt: String
         var userId: String?
         var videoUrl: String?
+    }
+
+    // MARK: Reports and moderation
+
+    /// `report` in API.md.
+    struct Report: Decodable, Equatable {
+        var id: String
+        var targetType: String
+        var targetId: String
+        var category: String
+        var comment: String?
+        var status: String
+        var resolution: String?
+        var createdAt: String
+        var resolvedAt: String?
+    }
+
+    struct ReportPage: CursorPage {
+        static let itemsKey = "reports"
+        var reports: [Report]
+        var nextCursor: String?
+        var hasMore: Bool
+        var items: [Report] { self.reports }
+    }
+
+    /// A report of the moderators' queue: `report` plus its reporter and its target's open-report count.
+    struct QueuedReport: Decodable, Equatable {
+        var report: Report
+        var reporter: Profile
+        var reportCountForTarget: Int
+
+        enum CodingKeys: CodingKey { case reporter, reportCountForTarget }
+
+        init(from decoder: any Decoder) throws {
+            self.report = try Report(from: decoder)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.reporter = try container.decode(Profile.self, forKey: .reporter)
+            self.reportCountForTarget = try container.decode(Int.self, forKey: .reportCountForTarget)
+        }
+    }
+
+    struct QueuePage: CursorPage {
+        static let itemsKey = "reports"
+        var reports: [QueuedReport]
+        var nextCursor: String?
+        var hasMore: Bool
+        var items: [QueuedReport] { self.reports }
+    }
+
+    struct Suspension: Decodable, Equatable {
+        var userId: String
+        var suspended: Bool
+        var reason: String?
+        var suspendedAt: String?
+    }
+
+    /// An account of `GET /v1/admin/users`.
+    struct Account: Decodable, Equatable {
+        var profile: Profile
+        var email: String
+        var role: String
+        var suspended: Bool
+        var suspendedAt: String?
+
+        enum CodingKeys: CodingKey { case email, role, suspended, suspendedAt }
+
+        init(from decoder: any Decoder) throws {
+            self.profile = try Profile(from: decoder)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.email = try container.decode(String.self, forKey: .email)
+            self.role = try container.decode(String.self, forKey: .role)
+            self.suspended = try container.decode(Bool.self, forKey: .suspended)
+            self.suspendedAt = try container.decodeIfPresent(String.self, forKey: .suspendedAt)
+        }
+    }
+
+    struct AccountPage: CursorPage {
+        static let itemsKey = "users"
+        var users: [Account]
+        var nextCursor: String?
+        var hasMore: Bool
+        var items: [Account] { self.users }
+    }
+
+    struct LogEntry: Decodable, Equatable {
+        var id: String
+        var actor: Profile?
+        var action: String
+        var targetType: String
+        var targetId: String
+        var note: String?
+        var createdAt: String
+    }
+
+    struct LogPage: CursorPage {
+        static let itemsKey = "entries"
+        var entries: [LogEntry]
+        var nextCursor: String?
+        var hasMore: Bool
+        var items: [LogEntry] { self.entries }
+    }
+
+    struct JobCounts: Decodable, Equatable {
+        var queued: Int
+        var running: Int
+        var succeeded: Int
+        var failed: Int
     }
 
     // MARK: HTTP
@@ -367,11 +485,15 @@ struct AnyKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-/// The members of `video` in API.md, and the two a signed-in caller also gets.
+/// The members of `video` in API.md, and the three a signed-in caller also gets.
 let videoKeys: Set<String> = [
     "id", "title", "description", "video_url", "thumbnail_url", "duration_seconds", "like_count", "created_at", "user",
 ]
-let viewerKeys: Set<String> = ["is_liked", "is_following"]
+let viewerKeys: Set<String> = ["is_liked", "is_following", "is_bookmarked"]
+/// The members of `report` in API.md.
+let reportKeys: Set<String> = [
+    "id", "target_type", "target_id", "category", "comment", "status", "resolution", "created_at", "resolved_at",
+]
 /// The members of `user` in API.md.
 let userKeys: Set<String> = [
     "id", "username", "display_name", "bio", "avatar_url", "follower_count", "following_count", "video_count", "created_at",

@@ -132,3 +132,59 @@ extension TestClient {
         throw TestSetupError("\(path) never ended")
     }
 }
+
+/// The social graph and safety actions many suites set up: follows, blocks, bookmarks, and reading what a viewer sees.
+extension TestClient {
+    /// `follower` follows `user`; the follow must be accepted (likewise below).
+    func follow(_ user: User, by follower: User) async throws {
+        try Self.accepted(try await self.post("/v1/follows/\(user.id)", token: follower.accessToken), "follow")
+    }
+
+    func block(_ user: User, by blocker: User) async throws {
+        try Self.accepted(try await self.post("/v1/blocks/\(user.id)", token: blocker.accessToken), "block")
+    }
+
+    func unblock(_ user: User, by blocker: User) async throws {
+        try Self.accepted(try await self.delete("/v1/blocks/\(user.id)", token: blocker.accessToken), "unblock")
+    }
+
+    func bookmark(_ video: String, by user: User) async throws {
+        try Self.accepted(try await self.post("/v1/bookmarks/videos/\(video)", token: user.accessToken), "bookmark")
+    }
+
+    private static func accepted(_ response: TestResponse, _ action: String) throws {
+        guard response.status == .ok else { throw TestSetupError("\(action) failed: \(response.status) \(response.text)") }
+    }
+
+    /// A profile as an anonymous caller reads it.
+    func profile(_ user: User) async throws -> API.Profile {
+        try await self.get("/v1/users/\(user.id)").decode(API.Profile.self)
+    }
+
+    /// The ids of a whole video list (feed, a user's videos, bookmarks) as `viewer` reads it.
+    func videoIDs(_ path: String, viewer: User? = nil, limit: Int = 100) async throws -> [String] {
+        try await self.walk(path, as: API.VideoPage.self, limit: limit, token: viewer?.accessToken).map(\.id)
+    }
+
+    /// One batch check's answer, `{"<answer key>": {id: bool}}`, which must have exactly that one member.
+    func batchCheck(_ path: String, _ idsKey: String, _ ids: [String], by user: User) async throws -> [String: Bool] {
+        let response = try await self.post(path, token: user.accessToken, json: [idsKey: ids])
+        guard response.status == .ok else { throw TestSetupError("\(path) failed: \(response.status) \(response.text)") }
+        let answer = try response.decode([String: [String: Bool]].self)
+        guard answer.count == 1, let map = answer.values.first else { throw TestSetupError("\(path): \(response.text)") }
+        return map
+    }
+}
+
+/// What the moderation features do to a row, done beneath the API (until their endpoints exist on this branch).
+extension Reelbase.Database {
+    func setSuspended(_ userID: String, _ suspended: Bool) async throws {
+        let at: Date? = suspended ? Date() : nil
+        try await self.sql.raw("UPDATE users SET suspended_at = \(bind: at) WHERE id = \(bind: UUID(uuidString: userID)!)").run()
+    }
+
+    func setRemoved(_ videoID: String, _ removed: Bool) async throws {
+        let at: Date? = removed ? Date() : nil
+        try await self.sql.raw("UPDATE videos SET removed_at = \(bind: at) WHERE id = \(bind: UUID(uuidString: videoID)!)").run()
+    }
+}

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Reelbase
 
-@Suite("Batch checks (seed §1): exact answers, one statement per request")
+@Suite("Batch checks (likes, follows, blocks, bookmarks): exact answers, one statement per request")
 struct BatchCheckTests {
     @Test(arguments: TestDatabase.allCases)
     func likesBatchAnswersMixedIdsInOneStatement(_ database: TestDatabase) async throws {
@@ -74,23 +74,41 @@ struct BatchCheckTests {
         }
     }
 
+    /// The four batch checks: path, the request's list, the answer's map.
+    static let checks = [
+        ("/v1/likes/check-batch", "video_ids", "liked_videos"),
+        ("/v1/follows/check-batch", "user_ids", "following_users"),
+        ("/v1/blocks/check-batch", "user_ids", "blocked_users"),
+        ("/v1/bookmarks/check-batch", "video_ids", "bookmarked_videos"),
+    ]
+
     @Test(arguments: TestDatabase.allCases)
     func oneStatementWhateverTheNumberOfIds(_ database: TestDatabase) async throws {
         let statements = StatementLog()
         try await TestApp.run(database, statements: statements) { client in
             let me = try await client.register()
+            let other = try await client.register()
+            let video = try await client.createVideo(other)
+            // One id of each list is `true`, so the statement's result is read, not only sent.
+            #expect(try await client.post("/v1/likes/videos/\(video)", token: me.accessToken).status == .ok)
+            try await client.bookmark(video, by: me)
+            try await client.follow(other, by: me)
+            let blocked = try await client.register()
+            try await client.block(blocked, by: me)
+            let trueID = ["video_ids": video, "user_ids": other.id]
             for count in [1, 37, 100] {
-                let ids = (0..<count).map { _ in UUID().uuidString }
-                for (path, key) in [("/v1/likes/check-batch", "video_ids"), ("/v1/follows/check-batch", "user_ids")] {
+                for (path, key, answerKey) in Self.checks {
+                    let match = key == "user_ids" && path.contains("blocks") ? blocked.id : trueID[key]!
+                    let ids = [match.uppercased()] + (1..<count).map { _ in UUID().uuidString }
                     _ = statements.drain()
                     let response = try await client.post(path, token: me.accessToken, json: [key: ids])
                     #expect(response.status == .ok)
                     #expect(statements.drainAuthenticated().count == 1, "\(path) with \(count) ids")
-                    // One member, the list's: `liked_videos` or `following_users`.
-                    #expect(try keys(of: response).count == 1)
-                    let answer = try #require(try response.decode([String: [String: Bool]].self).values.first)
-                    #expect(answer.count == count && answer.values.allSatisfy { !$0 })
+                    #expect(try keys(of: response) == [answerKey])
+                    let answer = try #require(try response.decode([String: [String: Bool]].self)[answerKey])
+                    #expect(answer.count == count, "\(path): every id answered once")
                     #expect(Set(answer.keys) == Set(ids.map { $0.lowercased() }))
+                    #expect(answer.filter(\.value).keys.sorted() == [match], "\(path) with \(count) ids")
                 }
             }
         }
@@ -101,7 +119,7 @@ struct BatchCheckTests {
         try await TestApp.run(database) { client in
             let me = try await client.register()
             let valid = UUID().uuidString
-            for (path, key) in [("/v1/likes/check-batch", "video_ids"), ("/v1/follows/check-batch", "user_ids")] {
+            for (path, key, _) in Self.checks {
                 try await client.post(path, json: [key: [valid]]).expectProblem(401, code: "unauthorized")
 
                 let empty = try await client.post(path, token: me.accessToken, json: [key: [String]()])
