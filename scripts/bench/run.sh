@@ -223,13 +223,17 @@ run_pgbench() {
 }
 
 say "pgbench: the check-batch statements and the per-request session check alone, -M prepared -c $connections -j 2, ${duration} s each"
-run_pgbench "pgbench: likes check-batch SQL (100 ids)" "SELECT likes.video_id FROM likes JOIN videos ON videos.id = likes.video_id
-WHERE likes.user_id = :user AND likes.video_id = ANY(:ids)
-  AND videos.deleted_at IS NULL" "$like_ids"
+run_pgbench "pgbench: likes check-batch SQL (100 ids)" "SELECT marks.video_id FROM likes AS marks
+JOIN videos ON videos.id = marks.video_id JOIN users ON users.id = videos.user_id
+WHERE marks.user_id = :user AND marks.video_id = ANY(:ids)
+  AND videos.deleted_at IS NULL AND videos.removed_at IS NULL AND users.suspended_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocks.blocker_id = :user AND blocks.blocked_id = users.id)
+  AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocks.blocker_id = users.id AND blocks.blocked_id = :user)" "$like_ids"
 likes_tps=$pgbench_tps
-run_pgbench "pgbench: follows check-batch SQL (100 ids)" "SELECT following_id FROM follows
-WHERE follower_id = :user AND following_id = ANY(:ids)
-ORDER BY following_id" "$follow_ids"
+run_pgbench "pgbench: follows check-batch SQL (100 ids)" "SELECT follows.following_id FROM follows
+JOIN users ON users.id = follows.following_id
+WHERE follows.follower_id = :user AND follows.following_id = ANY(:ids) AND users.suspended_at IS NULL
+ORDER BY follows.following_id" "$follow_ids"
 run_pgbench "pgbench: session check SQL (every authenticated request)" "SELECT u.role, u.suspended_at, s.revoked_at
 FROM sessions s JOIN users u ON u.id = s.user_id
 WHERE s.id = :session AND s.user_id = :user" ""

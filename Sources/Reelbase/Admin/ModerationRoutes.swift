@@ -204,10 +204,11 @@ struct ModerationLogEntryResponse: ResponseEncodable, Sendable {
 }
 
 extension Validator {
-    /// A query parameter naming one case of `type`: `nil` when absent or empty, else the case, or `nil` and an error.
+    /// A query parameter naming one case of `type`: `nil` when absent, else the case, or `nil` and an error (an empty
+    /// value too: the document's enum does not list it, and a filter sent empty is more likely a client bug than a wish).
     mutating func choice<T: CaseIterable & RawRepresentable>(_ text: String?, _ field: String, as type: T.Type) -> T?
     where T.RawValue == String {
-        guard let text, !text.isEmpty else { return nil }
+        guard let text else { return nil }
         let value = T(rawValue: text)
         self.check(value != nil, field, "Must be one of \(NewReportRequest.choices(T.self)).")
         return value

@@ -92,6 +92,7 @@ public enum SQLDialectKind: Sendable {
         switch lock {
         case .exclusive: return query + " FOR UPDATE"
         case .keyShare: return query + " FOR KEY SHARE"
+        case .counterUpdate: return query + " FOR NO KEY UPDATE"
         }
     }
 
@@ -143,6 +144,10 @@ enum RowLock: Sendable {
     /// `FOR UPDATE`: waits for, and holds off, every other lock on the rows (creating a block).
     case exclusive
     /// `FOR KEY SHARE`: the lock a foreign key check takes; writers holding it run side by side and still update the
-    /// rows' counters, and only an ``exclusive`` lock waits for them (a follow, like, bookmark or effect job).
+    /// rows' counters, and only an ``exclusive`` lock waits for them (a like, bookmark or effect job).
     case keyShare
+    /// `FOR NO KEY UPDATE`: the lock an `UPDATE` of the rows' counters takes, taken up front in id order by writers
+    /// that will move both users' counters (a follow, an unfollow). Taken by the `UPDATE` itself, in whatever order
+    /// its scan meets the rows, two such writers on the same pair deadlocked under load; it still excludes a block.
+    case counterUpdate
 }

@@ -53,7 +53,7 @@ struct SQLFollowStore: FollowStore {
         return try await self.database.transaction { connection in
             // After this, a block between the two either committed already (and the insert sees it) or waits for
             // this follow to commit, and then removes it.
-            try await Visibility.serialise("\(bind: followerID)", "\(bind: userID)", .keyShare, on: connection, dialect: self.dialect)
+            try await Visibility.serialise("\(bind: followerID)", "\(bind: userID)", .counterUpdate, on: connection, dialect: self.dialect)
             let inserted = try await connection.raw(
                 """
                 INSERT INTO follows (follower_id, following_id, created_at)
@@ -71,6 +71,7 @@ struct SQLFollowStore: FollowStore {
     func unfollow(userID: UUID, followerID: UUID) async throws -> Int {
         guard userID != followerID else { throw FollowStoreError.cannotFollowSelf }
         return try await self.database.transaction { connection in
+            try await Visibility.serialise("\(bind: followerID)", "\(bind: userID)", .counterUpdate, on: connection, dialect: self.dialect)
             // A user the follower cannot see is no user: nothing is removed, and the answer is a 404.
             let removed = try await connection.raw(
                 """
