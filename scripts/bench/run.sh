@@ -5,7 +5,7 @@
 #
 # Builds the release binary, times `serve` readiness on a fresh SQLite file, starts a throwaway PostgreSQL
 # (durable: fsync and synchronous_commit stay on; shared_buffers=256MB), loads the `seed-bench` data set,
-# starts the release server on it, logs in as bench users, drives five scenarios with wrk (2 threads,
+# starts the release server on it, logs in as bench users, drives six scenarios with wrk (2 threads,
 # 32 connections), runs the likes and follows check-batch SQL and the per-request session check alone through
 # pgbench as the database's own ceiling, and prints one table. Everything listens on 127.0.0.1 and stops by itself;
 # the cluster, the SQLite files and the logs live in a temporary directory removed at exit (BENCH_KEEP=1 keeps it).
@@ -160,8 +160,11 @@ check_trues() {
     grep -o ':true' | wc -l)
   [ "$got" -eq "$3" ] || { echo "run.sh: $1 answered $got true, expected $3" >&2; return 1; }
 }
+# seed-bench writes no bookmarks: bench0 bookmarks the videos it likes, so the bookmarks check answers as many trues.
+query "INSERT INTO bookmarks (user_id, video_id, created_at) SELECT user_id, video_id, created_at FROM likes WHERE user_id = '$bench_user'"
 check_trues /v1/likes/check-batch "$like_body" "$liked"
 check_trues /v1/follows/check-batch "$follow_body" "$followed"
+check_trues /v1/bookmarks/check-batch "$like_body" "$liked"
 
 # Runs one wrk scenario: $1 name, $2 path, $3 Lua script, $4 tokens, $5 body (may be empty).
 # Appends "name|req/s|p50|p99|errors|max RSS" to the results, sampling the server's RSS every 0.2 s meanwhile.
@@ -196,6 +199,7 @@ run_wrk "POST /v1/likes/check-batch (100 ids, $liked liked)" /v1/likes/check-bat
 likes_rps=${results[-1]#*|}
 likes_rps=${likes_rps%%|*}
 run_wrk "POST /v1/follows/check-batch (100 ids, $followed followed)" /v1/follows/check-batch check-batch.lua "$bench_token" "$follow_body"
+run_wrk "POST /v1/bookmarks/check-batch (100 ids, $liked bookmarked)" /v1/bookmarks/check-batch check-batch.lua "$bench_token" "$like_body"
 run_wrk "GET /v1/videos/?limit=20 (viewer state)" "/v1/videos/?limit=20" get.lua "$bench_token"
 run_wrk "GET /v1/credits/balance ($logged_in users)" /v1/credits/balance get.lua "${tokens[*]}"
 run_wrk "POST /v1/credits/purchase (mock, $logged_in users)" /v1/credits/purchase purchase.lua "${tokens[*]}"
