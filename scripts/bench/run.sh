@@ -5,7 +5,7 @@
 #
 # Builds the release binary, times `serve` readiness on a fresh SQLite file, starts a throwaway PostgreSQL
 # (durable: fsync and synchronous_commit stay on; shared_buffers=256MB), loads the `seed-bench` data set,
-# starts the release server on it, logs in as bench users, drives six scenarios with wrk (2 threads,
+# starts the release server on it, logs in as bench users, drives seven scenarios with wrk (2 threads,
 # 32 connections), runs the likes and follows check-batch SQL and the per-request session check alone through
 # pgbench as the database's own ceiling, and prints one table. Everything listens on 127.0.0.1 and stops by itself;
 # the cluster, the SQLite files and the logs live in a temporary directory removed at exit (BENCH_KEEP=1 keeps it).
@@ -202,7 +202,19 @@ run_wrk "POST /v1/follows/check-batch (100 ids, $followed followed)" /v1/follows
 run_wrk "POST /v1/bookmarks/check-batch (100 ids, $liked bookmarked)" /v1/bookmarks/check-batch check-batch.lua "$bench_token" "$like_body"
 run_wrk "GET /v1/videos/?limit=20 (viewer state)" "/v1/videos/?limit=20" get.lua "$bench_token"
 run_wrk "GET /v1/credits/balance ($logged_in users)" /v1/credits/balance get.lua "${tokens[*]}"
-run_wrk "POST /v1/credits/purchase (mock, $logged_in users)" /v1/credits/purchase purchase.lua "${tokens[*]}"
+run_wrk "POST /v1/credits/purchase (mock, $logged_in users)" /v1/credits/purchase keyed-post.lua "${tokens[*]}" \
+  '{"package_id":"basic_500","payment_method":"card","payment_token":"pm_card_visa"}'
+# Effect jobs spend credits: bench0 becomes an admin and grants each logged-in user 1,000,000 (jobs cost 10), so no
+# request is refused for want of credits whatever the purchase scenario bought. No worker runs: jobs stay queued.
+"$bin" users set-role --database-url "$db_url" --email bench0@example.com --role admin >&2
+for ((i = 0; i < logged_in; i++)); do
+  grantee=$(query "SELECT id FROM users WHERE email = 'bench$i@example.com'")
+  curl -fsS -o /dev/null -X POST "$base/v1/admin/credits/grants" -H "Authorization: Bearer $bench_token" \
+    -H 'Content-Type: application/json' -d "{\"user_id\":\"$grantee\",\"credits\":1000000,\"reason\":\"bench\"}"
+done
+effect_video=$(query "SELECT id FROM videos ORDER BY created_at DESC, id DESC LIMIT 1")
+run_wrk "POST /v1/effects/glitch_animate/jobs ($logged_in users)" /v1/effects/glitch_animate/jobs keyed-post.lua \
+  "${tokens[*]}" "{\"video_id\":\"$effect_video\"}"
 stop_server
 
 # Runs one statement through pgbench exactly as the server sends it ($2: the SQL, with :user, :ids and :session

@@ -1,7 +1,10 @@
--- POST /v1/credits/purchase with the mock gateway: users in turn, each request with its own Idempotency-Key,
--- so every request is a real purchase (a payment row, a ledger row, a balance update), never a replay.
+-- POST BENCH_BODY with a fresh Idempotency-Key on every request, users in turn, so that each request does the real
+-- work (a purchase: payment row, ledger row, balance; an effect job: usage row, job row), never a replay.
 dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
-local body = '{"package_id":"basic_500","payment_method":"card","payment_token":"pm_card_visa"}'
+local body = os.getenv("BENCH_BODY")
+if body == nil or body == "" then
+  error("BENCH_BODY is empty")
+end
 local run = os.getenv("BENCH_RUN_ID") or tostring(os.time())
 local sent = 0
 
