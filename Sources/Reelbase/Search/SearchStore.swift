@@ -85,11 +85,11 @@ struct SQLSearchStore: SearchStore {
             """
         if let after {
             matches = matches + """
-                 WHERE (scored.relevance, scored.relevanceed_at, scored.relevanceed_id) \
+                 WHERE (scored.relevance, scored.ranked_at, scored.ranked_id) \
                 < (\(bind: after.rank ?? 0), \(self.dialect.instant(exact: after.instant)), \(bind: after.id))
                 """
         }
-        matches = matches + " ORDER BY scored.relevance DESC, scored.relevanceed_at DESC, scored.relevanceed_id DESC LIMIT \(bind: limit + 1)"
+        matches = matches + " ORDER BY scored.relevance DESC, scored.ranked_at DESC, scored.ranked_id DESC LIMIT \(bind: limit + 1)"
         let statement = VideoSelect(dialect: self.dialect).select(
             viewer: viewer, from: "(" + matches + ") AS ranked JOIN videos ON videos.id = ranked.ranked_id", extra: "ranked.relevance AS search_rank"
         ) + " ORDER BY ranked.relevance DESC, videos.created_at DESC, videos.id DESC"
@@ -109,7 +109,7 @@ struct SQLSearchStore: SearchStore {
                 WHERE ((\(prefix)) OR \(self.dialect.matchesWordPrefixes(.userSearch, query.words))) AND \(Visibility(viewer: viewer).user())
             ) AS scored
             """
-        let name = self.dialect.codePointOrder("scored.relevanceed_name")
+        let name = self.dialect.codePointOrder("scored.ranked_name")
         if let after {
             let last = self.dialect.codePointOrder("(SELECT username FROM users WHERE id = \(bind: after.id))")
             matches = matches + " WHERE scored.tier > \(bind: after.rank ?? 0) OR (scored.tier = \(bind: after.rank ?? 0) AND \(name) > \(last))"
