@@ -16,7 +16,7 @@ local query_turn = 0
 local common_init = init
 function init(args)
   common_init(args)
-  query_turn = turn
+  query_turn = first_turn or 0
 end
 
 function request()
