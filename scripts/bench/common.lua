@@ -39,8 +39,8 @@ end
 function done(summary, latency, requests)
   local e = summary.errors
   local errors = e.status + e.connect + e.read + e.write + e.timeout
-  io.write(string.format("BENCH_RESULT %.1f %.2f %.2f %d %d\n",
+  io.write(string.format("BENCH_RESULT %.1f %.2f %.2f %d %d %.2f\n",
     summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    errors, summary.requests))
+    errors, summary.requests, latency:percentile(95) / 1000))
 end

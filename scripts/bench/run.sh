@@ -5,9 +5,11 @@
 #
 # Builds the release binary, times `serve` readiness on a fresh SQLite file, starts a throwaway PostgreSQL
 # (durable: fsync and synchronous_commit stay on; shared_buffers=256MB), loads the `seed-bench` data set,
-# starts the release server on it, logs in as bench users, drives seven scenarios with wrk (2 threads,
-# 32 connections), runs the likes and follows check-batch SQL and the per-request session check alone through
-# pgbench as the database's own ceiling, and prints one table. Everything listens on 127.0.0.1 and stops by itself;
+# starts the release server on it, logs in as bench users, drives ten scenarios with wrk (2 threads,
+# 32 connections; three of them search, with queries made of words drawn from the data), runs the likes and follows
+# check-batch SQL and the per-request session check alone through pgbench as the database's own ceiling, captures
+# PostgreSQL's EXPLAIN (ANALYZE) of the searches the server sends (auto_explain), and prints one table. Everything
+# listens on 127.0.0.1 and stops by itself;
 # the cluster, the SQLite files and the logs live in a temporary directory removed at exit (BENCH_KEEP=1 keeps it).
 #
 # Settings (environment): BENCH_DURATION (seconds per scenario, 20), BENCH_PG_PORT (54379), BENCH_PORT
@@ -63,6 +65,7 @@ say "tools"
 missing=""
 command -v wrk >/dev/null || missing="$missing wrk"
 command -v curl >/dev/null || missing="$missing curl"
+command -v python3 >/dev/null || missing="$missing python3"
 if [ -n "$missing" ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -167,7 +170,7 @@ check_trues /v1/follows/check-batch "$follow_body" "$followed"
 check_trues /v1/bookmarks/check-batch "$like_body" "$liked"
 
 # Runs one wrk scenario: $1 name, $2 path, $3 Lua script, $4 tokens, $5 body (may be empty).
-# Appends "name|req/s|p50|p99|errors|max RSS" to the results, sampling the server's RSS every 0.2 s meanwhile.
+# Appends "name|req/s|p50|p95|p99|errors|max RSS" to the results, sampling the server's RSS every 0.2 s meanwhile.
 results=()
 max_rss_all=0
 run_wrk() {
@@ -185,9 +188,9 @@ run_wrk() {
   rss=$(sort -n "$work/rss" | tail -n 1)
   rss=$((${rss:-0} / 1024))
   [ "$rss" -gt "$max_rss_all" ] && max_rss_all=$rss
-  read -r _ rps p50 p99 errors requests <<<"$line"
-  results+=("$name|$rps|$p50 ms|$p99 ms|$errors|$rss MB")
-  echo "$name: $rps req/s, p50 $p50 ms, p99 $p99 ms, $errors errors of $requests, RSS max $rss MB" >&2
+  read -r _ rps p50 p99 errors requests p95 <<<"$line"
+  results+=("$name|$rps|$p50 ms|$p95 ms|$p99 ms|$errors|$rss MB")
+  echo "$name: $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, $errors errors of $requests, RSS max $rss MB" >&2
 }
 
 say "warm-up (5 s, not reported)"
@@ -215,7 +218,69 @@ done
 effect_video=$(query "SELECT id FROM videos ORDER BY created_at DESC, id DESC LIMIT 1")
 run_wrk "POST /v1/effects/glitch_animate/jobs ($logged_in users)" /v1/effects/glitch_animate/jobs keyed-post.lua \
   "${tokens[*]}" "{\"video_id\":\"$effect_video\"}"
+
+# Search queries made of words of the data (seed-bench's titles and descriptions, English and Korean): the first two
+# words of sampled titles, single Korean words, and three-letter prefixes of English words; the sample is the first
+# videos by id, so the same seed gives the same queries.
+sample="SELECT search_title, search_text FROM videos ORDER BY id LIMIT 400"
+two_words=$(query "SELECT split_part(search_title, ' ', 1) || ' ' || split_part(search_title, ' ', 2)
+  FROM ($sample) s WHERE search_title LIKE '% %' LIMIT 100")
+korean_words=$(query "SELECT DISTINCT w FROM ($sample) s, unnest(string_to_array(search_text, ' ')) w
+  WHERE w ~ '[가-힣]' ORDER BY w LIMIT 50")
+latin_prefixes=$(query "SELECT DISTINCT left(w, 3) FROM ($sample) s, unnest(string_to_array(search_text, ' ')) w
+  WHERE w ~ '^[a-z]{5,}$' ORDER BY 1 LIMIT 50")
+mixed_queries=$(printf '%s\n' "$two_words" "$korean_words" "$latin_prefixes" | awk 'NF' | awk 'NR % 3 == 1' | head -n 100)
+# Users: exact usernames, username prefixes (bench_12 → 1,111 users, 20 shown) and display-name words ("user 4242").
+user_queries=$(for i in 7 42 123 4242 31337 99; do printf 'bench_%s\nbench_%s\nuser %s\n' "$i" "${i:0:2}" "$i"; done)
+
+run_search() {
+  BENCH_PATH="$2" BENCH_QUERIES="$3" run_wrk "$1" "${2%%\?*}" search.lua "${tokens[*]}"
+}
+run_search "GET /v1/search/videos two words (viewer state)" "/v1/search/videos?limit=20&q=" "$two_words"
+run_search "GET /v1/search/videos mixed: 2 words, Korean, prefix" "/v1/search/videos?limit=20&q=" "$mixed_queries"
+run_search "GET /v1/search/users (username, prefix, name)" "/v1/search/users?limit=20&q=" "$user_queries"
+
+# What the searches find on this data, and how PostgreSQL runs them: auto_explain logs the plan of each statement the
+# server sends for a Korean word, a Latin prefix and a two-word query (new sessions load it; the server is restarted).
+korean=$(printf '%s\n' "$korean_words" | head -n 1)
+prefix=$(printf '%s\n' "$latin_prefixes" | head -n 1)
+pair=$(printf '%s\n' "$two_words" | head -n 1)
 stop_server
+"${psql[@]}" -d reelbase_bench -c "ALTER DATABASE reelbase_bench SET session_preload_libraries = 'auto_explain'" \
+  -c "ALTER DATABASE reelbase_bench SET auto_explain.log_min_duration = 0" \
+  -c "ALTER DATABASE reelbase_bench SET auto_explain.log_analyze = on" \
+  -c "ALTER DATABASE reelbase_bench SET auto_explain.log_buffers = on"
+start_server "$db_url" "$port"
+wait_ready "$port"
+pg_log="$work/cluster/server.log"
+search_report="$work/search-report.txt"
+: >"$search_report"
+for q in "$korean" "$prefix" "$pair" "bench_42" "user 4242"; do
+  kind=videos
+  case "$q" in bench_* | user\ *) kind=users ;; esac
+  encoded=$(printf '%s' "$q" | od -An -tx1 | tr -d ' \n' | sed 's/../%&/g')
+  lines_before=$(wc -l <"$pg_log")
+  {
+    echo "### GET /v1/search/$kind?q=$q (top 5 of the first page, as bench0 sees them)"
+    curl -fsS "$base/v1/search/$kind?limit=5&q=$encoded" -H "Authorization: Bearer $bench_token" |
+      python3 -c 'import json, sys
+page = json.load(sys.stdin)
+for item in page.get("videos", page.get("users", [])):
+    print("  -", item.get("title", item.get("username")), "|", item.get("description", item.get("display_name")))'
+    sleep 0.5
+    echo
+    echo "EXPLAIN (ANALYZE, BUFFERS) of its statement (auto_explain):"
+    # A log entry starts with its timestamp; print the plan entries whose query is a search's (it names ranked_id).
+    tail -n +"$((lines_before + 1))" "$pg_log" | awk '
+      /^[0-9][0-9][0-9][0-9]-/ { if (hit) printf "%s", block; block = ""; hit = 0; plan = /plan:/ }
+      plan { block = block $0 "\n"; if (/ranked_id/) hit = 1 }
+      END { if (hit) printf "%s", block }'
+    echo
+  } >>"$search_report"
+done
+stop_server
+"${psql[@]}" -d reelbase_bench -c "ALTER DATABASE reelbase_bench RESET ALL"
+cat "$search_report" >&2
 
 # Runs one statement through pgbench exactly as the server sends it ($2: the SQL, with :user, :ids and :session
 # where the server binds its values), prepared, with the same 32 clients. Appends its row like run_wrk.
@@ -227,13 +292,13 @@ run_pgbench() {
     -D "user=$bench_user" -D "ids={$ids}" -D "session=$bench_session" -l --sampling-rate 0.1 --log-prefix "$work/pgbench_log" \
     -h 127.0.0.1 -p "$pg_port" -U postgres reelbase_bench >"$work/pgbench.out" 2>&1 ||
     { cat "$work/pgbench.out" >&2; return 1; }
-  local tps failed p50 p99
+  local tps failed p50 p95 p99
   tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench.out" | tail -n 1)
   tps=$(printf "%.1f" "$tps")
   failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out")
-  read -r p50 p99 < <(cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n |
-    awk '{v[NR] = $1} END {printf "%.2f %.2f\n", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000}')
-  results+=("$name|$tps|$p50 ms|$p99 ms|${failed:-0}|–")
+  read -r p50 p95 p99 < <(cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n |
+    awk '{v[NR] = $1} END {printf "%.2f %.2f %.2f\n", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.95) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000}')
+  results+=("$name|$tps|$p50 ms|$p95 ms|$p99 ms|${failed:-0}|–")
   echo "$name: $tps tps, p50 $p50 ms, p99 $p99 ms" >&2
   pgbench_tps=$tps
 }
@@ -256,12 +321,13 @@ WHERE s.id = :session AND s.user_id = :user" ""
 
 say "results"
 {
-  echo "scenario|req/s|p50|p99|errors|server RSS (max)"
-  echo "---|---|---|---|---|---"
+  echo "scenario|req/s|p50|p95|p99|errors|server RSS (max)"
+  echo "---|---|---|---|---|---|---"
   printf '%s\n' "${results[@]}"
-} | awk -F'|' '{printf "| %-58s | %9s | %9s | %9s | %6s | %16s |\n", $1, $2, $3, $4, $5, $6}'
+} | awk -F'|' '{printf "| %-58s | %9s | %9s | %9s | %9s | %6s | %16s |\n", $1, $2, $3, $4, $5, $6, $7}'
 awk -v s="$likes_rps" -v p="$likes_tps" 'BEGIN {printf "\nlikes check-batch: server %.0f req/s / pgbench %.0f tps = %.0f %%\n", s, p, 100 * s / p}'
 echo "server RSS max over all scenarios: $max_rss_all MB"
 echo "serve ready on SQLite (fresh file, release): ${ready_times[*]} ms"
 echo "data set: $users users, $videos videos, $likes likes, $follows follows (seed $seed), loaded in ${load_seconds} s"
+echo "search plans and top results: above, and in $search_report while BENCH_KEEP=1"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo); server, PostgreSQL and wrk share it"

@@ -28,6 +28,7 @@ struct AppDependencies: Sendable {
     let follows: any FollowStore
     let blocks: any BlockStore
     let bookmarks: any BookmarkStore
+    let search: any SearchStore
     let cursors: FeedCursor.Codec
     let rateLimits: RateLimiter
     /// Clients the dependencies hold open (the Stripe gateway's HTTP client), shut down after the server drains.
@@ -119,6 +120,7 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         follows: SQLFollowStore(database: database),
         blocks: SQLBlockStore(database: database),
         bookmarks: SQLBookmarkStore(database: database),
+        search: SQLSearchStore(database: database),
         cursors: FeedCursor.Codec(secret: secret),
         rateLimits: RateLimiter(
             store: RateLimitStore(database: database), limits: configuration.rateLimits, proxies: configuration.trustedProxies),
@@ -165,6 +167,7 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         .addRoutes(follows: authenticated.group("follows"), users: authenticated.group("users"))
     BlockRoutes(blocks: dependencies.blocks, cursors: dependencies.cursors).addRoutes(to: authenticated.group("blocks"))
     BookmarkRoutes(bookmarks: dependencies.bookmarks, cursors: dependencies.cursors).addRoutes(to: authenticated.group("bookmarks"))
+    SearchRoutes(search: dependencies.search, cursors: dependencies.cursors).addRoutes(to: authenticated.group("search"))
     CreditRoutes(
         catalog: dependencies.catalog,
         purchases: CreditPurchases(payments: dependencies.payments, gateway: dependencies.gateway),

@@ -112,6 +112,35 @@ struct BenchDataset: Sendable {
     func videoID(_ v: Int) -> UUID { self.uuid(kind: 2, index: v) }
     static func email(_ u: Int) -> String { "bench\(u)@example.com" }
 
+    /// A video's title: 2 to 5 words, the first capitalised.
+    func title(ofVideo v: Int) -> String {
+        var words = self.words(ofVideo: v, part: 0x7469_746c, count: 2...5)
+        if let first = words.first { words[0] = first.prefix(1).uppercased() + first.dropFirst() }
+        return words.joined(separator: " ")
+    }
+
+    /// A video's description: 6 to 16 words.
+    func description(ofVideo v: Int) -> String {
+        self.words(ofVideo: v, part: 0x6465_7363, count: 6...16).joined(separator: " ")
+    }
+
+    /// Words of ``BenchWords``, a third of them Korean; an index drawn as the square of a uniform number makes the
+    /// first words of each list far more frequent than the last, so queries find anything from a few videos to
+    /// thousands, as in life.
+    private func words(ofVideo v: Int, part: UInt64, count: ClosedRange<Int>) -> [String] {
+        var state = Self.mix(self.seed ^ part ^ UInt64(v) << 24)
+        func next() -> UInt64 {
+            state = Self.mix(state)
+            return state
+        }
+        let n = count.lowerBound + Int(next() % UInt64(count.count))
+        return (0..<n).map { _ in
+            let list = next() % 3 == 0 ? BenchWords.korean : BenchWords.english
+            let uniform = Double(next() >> 11) / Double(UInt64(1) << 53)
+            return String(list[min(Int(Double(list.count) * uniform * uniform), list.count - 1)])
+        }
+    }
+
     /// Owners are spread pseudo-randomly, so `video_count` varies from user to user as it would in life.
     func owner(ofVideo v: Int) -> Int { Self.residue(Self.mix(self.seed ^ 0x6f77_6e72 ^ UInt64(v) << 20), modulo: self.users) }
 
@@ -229,18 +258,24 @@ struct BenchSeeder: Sendable {
         let dataset = self.dataset
         let hash = BenchDataset.passwordHash
         return [
-            Table(name: "users", columns: ["id", "email", "username", "display_name", "password_hash", "created_at"],
+            // The search text is written with each row, as the stores write it (SQLite's triggers index it).
+            Table(name: "users", columns: ["id", "email", "username", "display_name", "password_hash", "created_at", "search_name"],
                   units: dataset.users, rowCount: dataset.users) { range in
                 range.map { u -> [any Encodable & Sendable] in
-                    [dataset.userID(u), BenchDataset.email(u), "bench_\(u)", "Bench User \(u)", hash,
-                     Date(timeIntervalSince1970: BenchDataset.epoch - Double(dataset.users - u))]
+                    let name = "Bench User \(u)"
+                    return [dataset.userID(u), BenchDataset.email(u), "bench_\(u)", name, hash,
+                            Date(timeIntervalSince1970: BenchDataset.epoch - Double(dataset.users - u)), SearchText.stored(name)]
                 }
             },
-            Table(name: "videos", columns: ["id", "user_id", "title", "video_url", "duration_seconds", "created_at"],
+            Table(name: "videos",
+                  columns: ["id", "user_id", "title", "description", "video_url", "duration_seconds", "created_at", "search_title", "search_text"],
                   units: dataset.videos, rowCount: dataset.videos) { range in
                 range.map { v -> [any Encodable & Sendable] in
-                    [dataset.videoID(v), dataset.userID(dataset.owner(ofVideo: v)), "Bench video \(v)",
-                     "https://cdn.example.com/bench/\(v).mp4", 5 + v % 56, Date(timeIntervalSince1970: BenchDataset.epoch + Double(v))]
+                    let title = dataset.title(ofVideo: v), description = dataset.description(ofVideo: v)
+                    let search = VideoSearchText(title: title, description: description)
+                    return [dataset.videoID(v), dataset.userID(dataset.owner(ofVideo: v)), title, description,
+                            "https://cdn.example.com/bench/\(v).mp4", 5 + v % 56, Date(timeIntervalSince1970: BenchDataset.epoch + Double(v)),
+                            search.title, search.all]
                 }
             },
             Table(name: "likes", columns: ["user_id", "video_id", "created_at"], units: dataset.users, rowCount: dataset.likes) { range in

@@ -6,6 +6,19 @@ struct Migration: Sendable {
     let version: Int
     let name: String
     let statements: @Sendable (SQLDialectKind) -> [SQLQueryString]
+    /// Work SQL cannot state, run after the statements in the same transaction (the search text of existing rows is
+    /// computed in Swift).
+    var backfill: (@Sendable (any SQLDatabase) async throws -> Void)? = nil
+
+    init(
+        version: Int, name: String, backfill: (@Sendable (any SQLDatabase) async throws -> Void)? = nil,
+        statements: @escaping @Sendable (SQLDialectKind) -> [SQLQueryString]
+    ) {
+        self.version = version
+        self.name = name
+        self.backfill = backfill
+        self.statements = statements
+    }
 }
 
 /// Applies the migrations a database has not seen yet, recording each in `schema_migrations`.
@@ -24,6 +37,8 @@ struct Migrator {
         .rolesAndSessions,
         .blocksAndBookmarks,
         .reports,
+        // V011 is the events branch's; the two lists are merged there.
+        .search,
     ]
 
     let database: Database
@@ -52,6 +67,7 @@ struct Migrator {
                 for statement in migration.statements(dialect) {
                     try await connection.raw(statement).run()
                 }
+                try await migration.backfill?(connection)
                 try await connection.raw(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(bind: migration.version), \(bind: migration.name), \(dialect.now))"
                 ).run()

@@ -104,6 +104,116 @@ public enum SQLDialectKind: Sendable {
         self == .postgres ? "SELECT pg_advisory_xact_lock(7342619)" : nil
     }
 
+    // MARK: Search (`Search/`)
+
+    /// The statements that index a column of normalised words (``SearchText``) for word-prefix search.
+    ///
+    /// PostgreSQL: a GIN index over the words as a `tsvector`, built with `array_to_tsvector`, so each stored word is
+    /// one lexeme exactly as Swift cut it (no text-search parser or dictionary in between), partial on `indexed.live`.
+    /// SQLite: an FTS5 table with the `ascii` tokenizer, which splits on ASCII non-alphanumerics only and keeps every
+    /// non-ASCII character, so again each stored word is one token as Swift cut it (`unicode61` would split off
+    /// combining marks Swift keeps on a letter, and fold case again by its own tables). FTS5 rows need integer keys,
+    /// and a UUID-keyed table has only a rowid that `VACUUM` may renumber, so a key table gives each row a stable one;
+    /// triggers keep both in step with the column inside the writing statement's transaction.
+    func wordIndex(_ indexed: WordIndex) -> [SQLQueryString] {
+        let table = indexed.table, column = indexed.column
+        switch self {
+        case .postgres:
+            return [
+                """
+                CREATE INDEX \(ident: indexed.name("words")) ON \(ident: table)
+                USING GIN (\(self.lexemes("\(ident: column)")))
+                WHERE \(indexed.live)
+                """
+            ]
+        case .sqlite:
+            let keys = indexed.name("keys"), fts = indexed.name("fts")
+            let key: SQLQueryString = "(SELECT fts_key FROM \(ident: keys) WHERE row_id = new.id)"
+            return [
+                "CREATE TABLE \(ident: keys) (fts_key INTEGER PRIMARY KEY, row_id TEXT NOT NULL UNIQUE)",
+                // Contentless: the words are in the row already; `detail=none` keeps only which rows hold a token,
+                // all that prefix and AND queries need.
+                """
+                CREATE VIRTUAL TABLE \(ident: fts) USING fts5(
+                    words, content = '', contentless_delete = 1, tokenize = 'ascii', detail = 'none')
+                """,
+                // Rows already there (a migration of a live database); their words follow with the backfill's UPDATE.
+                "INSERT INTO \(ident: keys) (row_id) SELECT id FROM \(ident: table)",
+                "INSERT INTO \(ident: fts) (rowid, words) SELECT fts_key, '' FROM \(ident: keys)",
+                """
+                CREATE TRIGGER \(ident: indexed.name("insert")) AFTER INSERT ON \(ident: table) BEGIN
+                    INSERT INTO \(ident: keys) (row_id) VALUES (new.id);
+                    INSERT INTO \(ident: fts) (rowid, words) VALUES (\(key), new.\(ident: column));
+                END
+                """,
+                """
+                CREATE TRIGGER \(ident: indexed.name("update")) AFTER UPDATE OF \(ident: column) ON \(ident: table) BEGIN
+                    DELETE FROM \(ident: fts) WHERE rowid = \(key);
+                    INSERT INTO \(ident: fts) (rowid, words) VALUES (\(key), new.\(ident: column));
+                END
+                """,
+                """
+                CREATE TRIGGER \(ident: indexed.name("delete")) AFTER DELETE ON \(ident: table) BEGIN
+                    DELETE FROM \(ident: fts) WHERE rowid = (SELECT fts_key FROM \(ident: keys) WHERE row_id = old.id);
+                    DELETE FROM \(ident: keys) WHERE row_id = old.id;
+                END
+                """,
+            ]
+        }
+    }
+
+    /// True when every one of `words` (``SearchText`` words, at least one) is the start of a word of the indexed
+    /// column, answered by ``wordIndex(_:)``'s index. The words travel as one bound value in the engine's query syntax,
+    /// each quoted as a literal (tsquery `'…'`, FTS5 `"…"`), so nothing in them is ever an operator.
+    func matchesWordPrefixes(_ indexed: WordIndex, _ words: [String]) -> SQLQueryString {
+        switch self {
+        case .postgres:
+            let query = words.map { "'" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "':*" }
+                .joined(separator: " & ")
+            return "\(self.lexemes("\(ident: indexed.table).\(ident: indexed.column)")) @@ CAST(\(bind: query) AS tsquery)"
+        case .sqlite:
+            let query = words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"*" }.joined(separator: " AND ")
+            let keys = indexed.name("keys"), fts = indexed.name("fts")
+            return """
+                \(ident: indexed.table).id IN (
+                    SELECT \(ident: keys).row_id FROM \(ident: fts) JOIN \(ident: keys) ON \(ident: keys).fts_key = \(ident: fts).rowid
+                    WHERE \(ident: fts) MATCH \(bind: query))
+                """
+        }
+    }
+
+    /// The stored words as a `tsvector`, one lexeme each: the expression of the GIN index and of every query using it.
+    private func lexemes(_ column: SQLQueryString) -> SQLQueryString {
+        "array_to_tsvector(string_to_array(\(column), ' '))"
+    }
+
+    /// The position of `needle` in `haystack` counted from 1, 0 when absent (`strpos` / `instr`).
+    func position(of needle: SQLQueryString, in haystack: SQLQueryString) -> SQLQueryString {
+        switch self {
+        case .postgres: "strpos(\(haystack), \(needle))"
+        case .sqlite: "instr(\(haystack), \(needle))"
+        }
+    }
+
+    /// A text column compared by code point (byte order of UTF-8), whatever the database's collation, so that a range
+    /// `[p, p + U+10FFFF)` holds exactly the values starting with `p`. SQLite's default `BINARY` collation already is.
+    func codePointOrder(_ column: SQLQueryString) -> SQLQueryString {
+        switch self {
+        case .postgres: "(\(column) COLLATE \"C\")"
+        case .sqlite: column
+        }
+    }
+
+    /// An index serving ``codePointOrder(_:)`` comparisons of a column that already has a unique index: on PostgreSQL
+    /// that one follows the database's collation, which may not be code-point order, so a second one is needed; on
+    /// SQLite the unique index already is in that order.
+    func codePointIndex(name: String, table: String, column: String) -> [SQLQueryString] {
+        switch self {
+        case .postgres: ["CREATE INDEX \(ident: name) ON \(ident: table) (\(ident: column) COLLATE \"C\")"]
+        case .sqlite: []
+        }
+    }
+
     // MARK: Bulk loading (`reelbase seed-bench`)
 
     /// The most parameters one statement may bind: Postgres' wire protocol counts them in 16 bits, SQLite's
@@ -150,4 +260,17 @@ enum RowLock: Sendable {
     /// that will move both users' counters (a follow, an unfollow). Taken by the `UPDATE` itself, in whatever order
     /// its scan meets the rows, two such writers on the same pair deadlocked under load; it still excludes a block.
     case counterUpdate
+}
+
+/// A column of normalised words (``SearchText``) that ``SQLDialectKind/wordIndex(_:)`` indexes: its table (keyed by a
+/// UUID `id`), and the condition of the rows searches may return, stated as the queries state it (PostgreSQL indexes
+/// only those rows; SQLite indexes all, and the query's condition filters).
+struct WordIndex: Sendable {
+    let table: String
+    let column: String
+    /// Unqualified column names: it is also the partial index's `WHERE`.
+    let live: SQLQueryString
+
+    /// The name of one of the index's objects.
+    func name(_ suffix: String) -> String { "\(self.table)_\(self.column)_\(suffix)" }
 }

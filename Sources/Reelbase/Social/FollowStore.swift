@@ -118,14 +118,7 @@ struct SQLFollowStore: FollowStore {
     {
         let (owner, listed) = direction.columns
         var columns = UserRecord.columns + ", \(self.dialect.exactInstant("follows.created_at")) AS sort_key"
-        if let viewer {
-            // Two primary-key probes per row, so the page costs one statement whatever its length.
-            columns = columns + """
-                ,
-                EXISTS (SELECT 1 FROM follows AS mine WHERE mine.follower_id = \(bind: viewer) AND mine.following_id = users.id) AS is_following,
-                EXISTS (SELECT 1 FROM follows AS theirs WHERE theirs.follower_id = users.id AND theirs.following_id = \(bind: viewer)) AS follows_you
-                """
-        }
+        if let viewer { columns = columns + ", " + FollowViewerState.columns(viewer: viewer) }
         var query: SQLQueryString = "SELECT " + columns + """
              FROM follows JOIN users ON users.id = follows.\(ident: listed)
             WHERE follows.\(ident: owner) = \(bind: userID) AND \(Visibility(viewer: viewer).user())
@@ -171,5 +164,21 @@ struct SQLFollowStore: FollowStore {
         ).all(decoding: FollowerCount.self)
         guard let count = counts.first(where: { $0.id == userID }) else { throw FollowStoreError.userNotFound }
         return count.followerCount
+    }
+}
+
+extension FollowViewerState {
+    /// The viewer's state towards the `users` row of a list's query, as columns: two primary-key probes per row, so
+    /// a page costs one statement whatever its length.
+    static func columns(viewer: UUID) -> SQLQueryString {
+        """
+        EXISTS (SELECT 1 FROM follows AS mine WHERE mine.follower_id = \(bind: viewer) AND mine.following_id = users.id) AS is_following,
+        EXISTS (SELECT 1 FROM follows AS theirs WHERE theirs.follower_id = users.id AND theirs.following_id = \(bind: viewer)) AS follows_you
+        """
+    }
+
+    /// The state a row read with ``columns(viewer:)`` holds, `nil` for a row read without (an anonymous caller).
+    static func decodeIfPresent(from decoder: any Decoder) throws -> FollowViewerState? {
+        try decoder.container(keyedBy: CodingKeys.self).contains(.isFollowing) ? FollowViewerState(from: decoder) : nil
     }
 }

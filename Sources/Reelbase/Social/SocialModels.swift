@@ -76,8 +76,7 @@ struct FollowListEntry: Sendable, Decodable {
         let listed = try ListedUserRecord(from: decoder)
         self.user = listed.user
         self.cursor = listed.cursor
-        let hasViewer = try decoder.container(keyedBy: FollowViewerState.CodingKeys.self).contains(.isFollowing)
-        self.viewer = hasViewer ? try FollowViewerState(from: decoder) : nil
+        self.viewer = try FollowViewerState.decodeIfPresent(from: decoder)
     }
 }
 

@@ -67,9 +67,9 @@ struct SQLUserStore: UserStore {
     func insert(_ user: NewUser, on connection: any SQLDatabase) async throws -> UserRecord {
         let inserted = try await connection.raw(
             """
-            INSERT INTO users (id, email, username, display_name, password_hash, created_at)
+            INSERT INTO users (id, email, username, display_name, password_hash, created_at, search_name)
             VALUES (\(bind: user.id), \(bind: user.email), \(bind: user.username), \(bind: user.displayName),
-                    \(bind: user.passwordHash), \(self.database.dialect.now))
+                    \(bind: user.passwordHash), \(self.database.dialect.now), \(bind: SearchText.stored(user.displayName)))
             ON CONFLICT DO NOTHING
             RETURNING \(UserRecord.columns)
             """
@@ -117,7 +117,10 @@ struct SQLUserStore: UserStore {
 
     func updateProfile(id: UUID, _ change: ProfileChange) async throws -> UserRecord? {
         var assignments: [SQLQueryString] = []
-        if case .set(let value) = change.displayName { assignments.append("display_name = \(bind: value)") }
+        if case .set(let value) = change.displayName {
+            // The name's search words change in the same statement, so search never finds the old name.
+            assignments.append("display_name = \(bind: value), search_name = \(bind: SearchText.stored(value))")
+        }
         if case .set(let value) = change.bio { assignments.append("bio = \(bind: value)") }
         if case .set(let value) = change.avatarURL { assignments.append("avatar_url = \(bind: value)") }
         guard !assignments.isEmpty else { return try await self.find(id: id) }

@@ -10,6 +10,8 @@ struct FeedCursor: Sendable, Equatable {
     var instant: Double
     /// Orders rows of the same instant.
     var id: UUID
+    /// The row's relevance in a list ordered by relevance first (search), `nil` in lists ordered by time alone.
+    var rank: Int64? = nil
 }
 
 extension FeedCursor {
@@ -17,7 +19,9 @@ extension FeedCursor {
     /// key and the name of its list, so a client can neither forge a position nor carry a cursor to another list.
     struct Codec: Sendable {
         private let key: SymmetricKey
+        /// Instant and id; a ranked cursor appends its rank, so every cursor without one spells as it always did.
         private static let keyLength = 24
+        private static let rankedKeyLength = 32
         private static let tagLength = 32
 
         /// Derives the key from the server secret, so cursor tags and access tokens never share a key.
@@ -31,6 +35,7 @@ extension FeedCursor {
             var payload = Data()
             withUnsafeBytes(of: cursor.instant.bitPattern.bigEndian) { payload.append(contentsOf: $0) }
             withUnsafeBytes(of: cursor.id.uuid) { payload.append(contentsOf: $0) }
+            if let rank = cursor.rank { withUnsafeBytes(of: rank.bigEndian) { payload.append(contentsOf: $0) } }
             payload.append(contentsOf: self.tag(payload, list: list))
             return Base64.encodeToString(bytes: payload, options: [.base64UrlAlphabet, .omitPaddingCharacter])
         }
@@ -40,10 +45,10 @@ extension FeedCursor {
             // Only the alphabet `encode` writes: the decoder would also take `=` padding, which no cursor carries.
             guard text.count <= 128, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
                 let decoded = try? Base64.decode(string: text, options: [.base64UrlAlphabet, .omitPaddingCharacter]),
-                decoded.count == Self.keyLength + Self.tagLength
+                [Self.keyLength, Self.rankedKeyLength].contains(decoded.count - Self.tagLength)
             else { return nil }
             let data = Data(decoded)
-            let payload = data.prefix(Self.keyLength)
+            let payload = data.prefix(decoded.count - Self.tagLength)
             guard HMAC<SHA256>.isValidAuthenticationCode(data.suffix(Self.tagLength), authenticating: self.message(payload, list: list), using: self.key)
             else { return nil }
             let bytes = [UInt8](payload)
@@ -52,7 +57,9 @@ extension FeedCursor {
             guard instant.isFinite else { return nil }
             let u = Array(bytes[8..<24])
             let id = UUID(uuid: (u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]))
-            return FeedCursor(instant: instant, id: id)
+            // The tag covers the length too (it is part of the message), so a ranked cursor never passes for a plain one.
+            let rank: Int64? = bytes.count == Self.rankedKeyLength ? Int64(bitPattern: bytes[24..<32].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }) : nil
+            return FeedCursor(instant: instant, id: id, rank: rank)
         }
 
         private func tag(_ payload: Data, list: String) -> HashedAuthenticationCode<SHA256> {

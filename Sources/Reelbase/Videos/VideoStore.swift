@@ -42,11 +42,15 @@ struct SQLVideoStore: VideoStore {
                     "UPDATE users SET video_count = video_count + 1 WHERE id = \(bind: ownerID) RETURNING \(UserRecord.columns)"
                 ).first(decoding: UserRecord.self)
             else { throw VideoStoreError.ownerNotFound }
+            // The search text goes in with the row, so the video is found the moment it is committed.
+            let search = VideoSearchText(title: video.title, description: video.description)
             let row = try await connection.raw(
                 """
-                INSERT INTO videos (id, user_id, title, description, video_url, thumbnail_url, duration_seconds, created_at)
+                INSERT INTO videos (
+                    id, user_id, title, description, video_url, thumbnail_url, duration_seconds, created_at, search_title, search_text)
                 VALUES (\(bind: video.id), \(bind: ownerID), \(bind: video.title), \(bind: video.description), \(bind: video.videoURL),
-                        \(bind: video.thumbnailURL), \(bind: video.durationSeconds), \(self.dialect.now))
+                        \(bind: video.thumbnailURL), \(bind: video.durationSeconds), \(self.dialect.now),
+                        \(bind: search.title), \(bind: search.all))
                 RETURNING \(self.videos.columns(sortKey: "videos.created_at"))
                 """
             ).first(decoding: VideoRow.self)
@@ -100,7 +104,7 @@ struct SQLVideoStore: VideoStore {
 }
 
 /// The one `SELECT` of videos with their owners and, for a signed-in viewer, the viewer's state, for every list that
-/// shows videos (feeds, a user's videos, bookmarks).
+/// shows videos (feeds, a user's videos, bookmarks, search).
 struct VideoSelect: Sendable {
     let dialect: SQLDialectKind
 
@@ -116,8 +120,12 @@ struct VideoSelect: Sendable {
     /// `SELECT` of a video and its owner from `source` (which names `videos`; joined here with the owner as `users`);
     /// with a viewer, also whether the viewer likes and bookmarks the video and follows its owner: three primary-key
     /// probes per row, so a page costs one statement, not one per video.
-    func select(viewer: UUID?, sortKey: SQLQueryString = "videos.created_at", from source: SQLQueryString = "videos") -> SQLQueryString {
+    /// `extra` adds columns of `source` (a search's rank).
+    func select(
+        viewer: UUID?, sortKey: SQLQueryString = "videos.created_at", from source: SQLQueryString = "videos", extra: SQLQueryString? = nil
+    ) -> SQLQueryString {
         var columns = self.columns(sortKey: sortKey) + ", " + UserRecord.columns
+        if let extra { columns = columns + ", " + extra }
         if let viewer {
             columns = columns + """
                 ,

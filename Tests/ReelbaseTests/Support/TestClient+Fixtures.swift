@@ -27,16 +27,18 @@ extension TestClient {
 
     /// Publishes a video through the API and returns its id.
     @discardableResult
-    func createVideo(_ user: User, title: String = "A clip") async throws -> String {
+    func createVideo(_ user: User, title: String = "A clip", description: String? = nil) async throws -> String {
         let response = try await self.post(
             "/v1/videos/", token: user.accessToken,
-            json: VideoBody(title: title, video_url: "https://cdn.example.com/\(UUID().uuidString).mp4", duration_seconds: 15))
+            json: VideoBody(
+                title: title, description: description, video_url: "https://cdn.example.com/\(UUID().uuidString).mp4", duration_seconds: 15))
         guard response.status == .created else { throw TestSetupError("create video failed: \(response.status) \(response.text)") }
         return try response.decode(API.Video.self).id
     }
 
     struct VideoBody: Encodable, Sendable {
         var title: String
+        var description: String?
         var video_url: String
         var duration_seconds: Int
     }
@@ -114,7 +116,8 @@ extension TestClient {
         var items: [Page.Item] = []
         var cursor = ""
         for _ in 0..<1000 {
-            let response = try await self.get("\(path)?limit=\(limit)&cursor=\(cursor)", token: token)
+            // `path` may carry its own query (search's `q`).
+            let response = try await self.get("\(path)\(path.contains("?") ? "&" : "?")limit=\(limit)&cursor=\(cursor)", token: token)
             guard response.status == .ok else { throw TestSetupError("\(path): \(response.status) \(response.text)") }
             let members = try shape(of: response)
             #expect(members.keys == [Page.itemsKey, "next_cursor", "has_more"], sourceLocation: sourceLocation)
