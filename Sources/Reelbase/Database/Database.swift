@@ -12,26 +12,33 @@ public struct Database: Sendable {
     let writeGate: WriteGate?
     /// What this process knows about reaching the database server without asking it (PostgreSQL only).
     let reachability: (any DatabaseReachability)?
+    /// Wakes this process's event streams. On SQLite rung here after each commit that wrote events; on PostgreSQL by
+    /// the ``PostgresEventListener``, which hears every instance's commits.
+    let eventBus: EventBus
 
     init(sql: any SQLDatabase, dialect: SQLDialectKind, reachability: (any DatabaseReachability)? = nil, retryPolicy: RetryPolicy = .default) {
         self.init(
-            sql: sql, dialect: dialect, retryPolicy: retryPolicy, writeGate: dialect == .sqlite ? WriteGate() : nil, reachability: reachability)
+            sql: sql, dialect: dialect, retryPolicy: retryPolicy, writeGate: dialect == .sqlite ? WriteGate() : nil, reachability: reachability,
+            eventBus: EventBus())
     }
 
     private init(
-        sql: any SQLDatabase, dialect: SQLDialectKind, retryPolicy: RetryPolicy, writeGate: WriteGate?, reachability: (any DatabaseReachability)?
+        sql: any SQLDatabase, dialect: SQLDialectKind, retryPolicy: RetryPolicy, writeGate: WriteGate?, reachability: (any DatabaseReachability)?,
+        eventBus: EventBus
     ) {
         self.sql = sql
         self.dialect = dialect
         self.retryPolicy = retryPolicy
         self.writeGate = writeGate
         self.reachability = reachability
+        self.eventBus = eventBus
     }
 
     /// The same database (and write queue) reached through another `SQLDatabase`, e.g. one that observes statements.
     func wrapping(_ sql: (any SQLDatabase) -> any SQLDatabase) -> Database {
         Database(
-            sql: sql(self.sql), dialect: self.dialect, retryPolicy: self.retryPolicy, writeGate: self.writeGate, reachability: self.reachability)
+            sql: sql(self.sql), dialect: self.dialect, retryPolicy: self.retryPolicy, writeGate: self.writeGate, reachability: self.reachability,
+            eventBus: self.eventBus)
     }
 
     /// Runs `body` in a write transaction on one connection, committing if it returns and rolling back if it throws.
@@ -39,15 +46,20 @@ public struct Database: Sendable {
     /// Serialization failures, deadlocks and SQLite busy errors roll back and run the whole body again, a bounded
     /// number of times, so `body` must touch nothing but the database it is handed. When retries run out, or the
     /// database is unreachable, the error surfaces as ``DatabaseUnavailable`` (answered `503`).
+    ///
+    /// Events the body appended to the outbox (``EventOutbox``) reach streams only after the commit: on SQLite this
+    /// wakes this process's streams once `COMMIT` returned; on PostgreSQL the commit delivers the outbox's `NOTIFY`.
     public func transaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         var attempt = 1
         while true {
             do {
-                return try await self.inGate { try await self.sql.withSession { connection in
+                // One per attempt: a rolled-back attempt's events never happened.
+                let pending = PendingEvents()
+                let result = try await self.inGate { try await self.sql.withSession { connection in
                     try await connection.raw(self.dialect.beginWrite).run()
                     let result: R
                     do {
-                        result = try await body(connection)
+                        result = try await PendingEvents.$current.withValue(pending) { try await body(connection) }
                     } catch {
                         try? await connection.raw("ROLLBACK").run()
                         throw error
@@ -60,6 +72,10 @@ public struct Database: Sendable {
                     }
                     return result
                 } }
+                if self.dialect == .sqlite {
+                    self.eventBus.wake(pending.all)
+                }
+                return result
             } catch {
                 switch DatabaseFailure(error) {
                 case .retryable where attempt < self.retryPolicy.maxAttempts:

@@ -24,6 +24,7 @@ struct Migrator {
         .rolesAndSessions,
         .blocksAndBookmarks,
         .reports,
+        .notifications,
     ]
 
     let database: Database

@@ -114,7 +114,7 @@ extension TestClient {
         var items: [Page.Item] = []
         var cursor = ""
         for _ in 0..<1000 {
-            let response = try await self.get("\(path)?limit=\(limit)&cursor=\(cursor)", token: token)
+            let response = try await self.get("\(path)\(path.contains("?") ? "&" : "?")limit=\(limit)&cursor=\(cursor)", token: token)
             guard response.status == .ok else { throw TestSetupError("\(path): \(response.status) \(response.text)") }
             let members = try shape(of: response)
             #expect(members.keys == [Page.itemsKey, "next_cursor", "has_more"], sourceLocation: sourceLocation)
