@@ -116,6 +116,11 @@ struct EventStreams: Sendable {
         var cursor = cursor
         while true {
             let events = try await self.outbox.events(of: request.userID, after: cursor, limit: Self.batch, on: self.database.sql)
+            // Notifications are rendered now, all of the batch in one statement, as the list would show them now.
+            let referenced = events.filter { $0.kind == .notification }.compactMap {
+                try? JSONCoding.decoder.decode(NotificationReference.self, from: Data($0.payload.utf8)).id
+            }
+            let notifications = try await SQLNotificationStore(database: self.database).views(referenced, recipientID: request.userID)
             var frames = ""
             for event in events {
                 cursor = event.seq
@@ -126,9 +131,14 @@ struct EventStreams: Sendable {
                         if !frames.isEmpty { try await writer.write(ByteBuffer(string: frames)) }
                         return nil
                     }
+                case .notification:
+                    // One the recipient cannot see now (its actor blocked or suspended since) is not sent, like the list.
+                    guard let reference = try? JSONCoding.decoder.decode(NotificationReference.self, from: Data(event.payload.utf8)),
+                        let view = notifications[reference.id]
+                    else { continue }
+                    frames += Self.frame(seq: event.seq, kind: .notification, data: view, userID: request.userID)
                 case .some(let kind):
-                    let id = EventID(seq: event.seq, userID: request.userID).text
-                    frames += "id: \(id)\nevent: \(kind.rawValue)\ndata: \(event.payload)\n\n"
+                    frames += Self.frame(seq: event.seq, kind: kind, data: event.payload, userID: request.userID)
                 case nil:
                     // A kind of a newer version of the server, during a rolling upgrade: not this stream's to send.
                     continue
@@ -137,6 +147,10 @@ struct EventStreams: Sendable {
             if !frames.isEmpty { try await writer.write(ByteBuffer(string: frames)) }
             if events.count < Self.batch { return cursor }
         }
+    }
+
+    private static func frame(seq: Int, kind: EventKind, data: String, userID: UUID) -> String {
+        "id: \(EventID(seq: seq, userID: userID).text)\nevent: \(kind.rawValue)\ndata: \(data)\n\n"
     }
 
     /// Records the stream and tells the user's streams beyond the newest five to close (on any instance).

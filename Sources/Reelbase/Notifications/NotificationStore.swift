@@ -38,12 +38,10 @@ struct NotificationWriter: Sendable {
             """
         ).first()
         guard inserted != nil else { return nil }
-        guard
-            let record = try await connection.raw(
-                "SELECT \(NotificationRecord.columns(self.dialect)) FROM notifications n \(NotificationRecord.joins) WHERE n.id = \(bind: id)"
-            ).first(decoding: NotificationRecord.self)
-        else { throw UnexpectedRow("the notification \(id.lowercased) just written is missing") }
-        try await EventOutbox(dialect: self.dialect).append(.notification, payload: record.view, for: notification.recipientID, on: connection)
+        // The event names the notification only; streams render it when they send it (``SQLNotificationStore/views``),
+        // which keeps this write — often made while the cause holds its users' rows — a statement shorter.
+        try await EventOutbox(dialect: self.dialect).append(
+            .notification, payload: NotificationReference(id: id), for: notification.recipientID, on: connection)
         return id
     }
 }
@@ -73,7 +71,7 @@ struct SQLNotificationStore: NotificationStore {
     private var dialect: SQLDialectKind { self.database.dialect }
 
     /// The recipient's notifications they can see now (``NotificationStore``).
-    private func visible(to recipientID: UUID) -> SQLQueryString {
+    fileprivate func visible(to recipientID: UUID) -> SQLQueryString {
         let visibility = Visibility(viewer: recipientID)
         return """
             n.recipient_id = \(bind: recipientID)
@@ -155,6 +153,30 @@ struct SQLNotificationStore: NotificationStore {
                 """
             ).all().count
         }
+    }
+}
+
+/// The payload of a `notification` event in the outbox.
+struct NotificationReference: Codable, Sendable {
+    var id: UUID
+}
+
+extension SQLNotificationStore {
+    /// The recipient's notifications among `ids` as the list shows them (those the recipient cannot see now left out),
+    /// as JSON, for the streams: one statement for a batch of events.
+    func views(_ ids: [UUID], recipientID: UUID) async throws -> [UUID: String] {
+        guard !ids.isEmpty else { return [:] }
+        let records = try await self.database.sql.raw(
+            """
+            SELECT \(NotificationRecord.columns(self.database.dialect)) FROM notifications n \(NotificationRecord.joins)
+            WHERE \(self.visible(to: recipientID)) AND \(self.database.dialect.column("n.id", isIn: ids))
+            """
+        ).all(decoding: NotificationRecord.self)
+        var views: [UUID: String] = [:]
+        for record in records {
+            views[record.id] = String(decoding: try JSONCoding.encoder.encode(record.view), as: UTF8.self)
+        }
+        return views
     }
 }
 

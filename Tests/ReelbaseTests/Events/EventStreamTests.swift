@@ -134,6 +134,26 @@ struct EventStreamTests {
         #expect(try TestApp.configuration(databaseURL: "sqlite://unused.sqlite", settings: [:]).eventReplaySeconds == 600)
     }
 
+    /// A stream is one long response: the connection deadlines (here 1 s each) never cut it, however quiet it is.
+    /// (PostgreSQL, so that the event can be caused beneath the API: the test's own keep-alive connection to the API
+    /// is idle meanwhile and rightly closed.)
+    @Test func aQuietStreamOutlivesTheIdleAndRequestTimeouts() async throws {
+        let settings = ["idle.timeout": "1", "request.head.timeout": "1", "request.body.timeout": "1"]
+        try await withLiveApp(.postgres, settings: settings) { client, port, db in
+            let user = try await client.register()
+            let userID = try #require(UUID(uuidString: user.id))
+            try await EventStreamClient.with(port: port, headers: user.bearer) { stream in
+                try await Task.sleep(for: .seconds(3))
+                _ = try await db.transaction { connection in
+                    try await NotificationWriter(dialect: db.dialect).write(
+                        NewNotification(recipientID: userID, kind: .purchaseCredited, credits: 5), on: connection)
+                }
+                let event = try await stream.nextEvent()
+                #expect(event?.event == "notification")
+            }
+        }
+    }
+
     @Test(arguments: TestDatabase.allCases)
     func ticketsAreSingleUseBoundToTheSessionAndExpireAfterSixtySeconds(_ database: TestDatabase) async throws {
         try await withLiveApp(database) { client, port, db in
