@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import SQLKit
 
@@ -47,8 +48,7 @@ public struct Database: Sendable {
     /// number of times, so `body` must touch nothing but the database it is handed. When retries run out, or the
     /// database is unreachable, the error surfaces as ``DatabaseUnavailable`` (answered `503`).
     ///
-    /// Events the body appended to the outbox (``EventOutbox``) reach streams only after the commit: on SQLite this
-    /// wakes this process's streams once `COMMIT` returned; on PostgreSQL the commit delivers the outbox's `NOTIFY`.
+    /// Events the body appended to the outbox (``EventOutbox``) reach streams only after the commit (``announce(_:)``).
     public func transaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         var attempt = 1
         while true {
@@ -72,9 +72,7 @@ public struct Database: Sendable {
                     }
                     return result
                 } }
-                if self.dialect == .sqlite {
-                    self.eventBus.wake(pending.all)
-                }
+                await self.announce(pending.all)
                 return result
             } catch {
                 switch DatabaseFailure(error) {
@@ -92,6 +90,29 @@ public struct Database: Sendable {
 }
 
 extension Database {
+    /// The channel every instance's ``PostgresEventListener`` listens on.
+    static let eventChannel = "reelbase_events"
+
+    /// Tells the streams of `users` that their outbox grew, once the transaction that grew it has committed: on SQLite
+    /// this process's streams (one process owns the file); on PostgreSQL every instance's, by `NOTIFY` after the commit.
+    ///
+    /// Not inside the transaction: a `NOTIFY` there takes PostgreSQL's one notification lock at commit while the
+    /// transaction still holds its row locks, and under load the queue of follows on one user's row became a convoy
+    /// behind it (measured in the full suite: 360 concurrent follows took over 100 s instead of 5 s and answered 503;
+    /// with the `NOTIFY` after the commit they pass). A crash
+    /// between the commit and this `NOTIFY` only delays the events: every stream also reads its outbox at each heartbeat.
+    func announce(_ users: Set<UUID>) async {
+        guard !users.isEmpty else { return }
+        switch self.dialect {
+        case .sqlite:
+            self.eventBus.wake(users)
+        case .postgres:
+            for user in users {
+                _ = try? await self.sql.raw("SELECT pg_notify(\(bind: Self.eventChannel), \(bind: user.lowercased))").run()
+            }
+        }
+    }
+
     /// Whether the database answers a trivial query (the readiness probe). While the server is known unreachable the
     /// answer is `false` at once: an orchestrator's probe gives up after a second or so.
     func isReachable() async -> Bool {

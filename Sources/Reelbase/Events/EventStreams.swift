@@ -82,6 +82,11 @@ struct EventStreams: Sendable {
                         switch signal {
                         case .heartbeat:
                             try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                            // Also a look at the outbox: a wake-up lost (a crash between a commit and its NOTIFY)
+                            // delays an event by one heartbeat at most.
+                            guard let delivered = try await self.deliver(after: cursor, streamID: streamID, request: request, writer: &writer)
+                            else { return }
+                            cursor = delivered
                         case .wake:
                             guard let delivered = try await self.deliver(after: cursor, streamID: streamID, request: request, writer: &writer)
                             else { return }

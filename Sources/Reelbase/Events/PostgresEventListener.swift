@@ -5,14 +5,13 @@ import PostgresNIO
 import ServiceLifecycle
 
 /// Hears every instance's committed events on PostgreSQL: `LISTEN reelbase_events` on a connection of its own, fed by
-/// the outbox's trigger (`pg_notify` at insert, delivered at commit), and wakes this instance's streams of the user each
-/// notification names.
+/// the `NOTIFY` each committed transaction that wrote events sends (``Database/announce(_:)``), and wakes this
+/// instance's streams of the user each notification names.
 ///
 /// A notification is only a hint: streams read the outbox. So a lost connection loses nothing: the listener
 /// reconnects (with a backoff up to ``maximumDelay``), and once it listens again wakes every stream of this instance,
 /// which read whatever committed meanwhile.
 final class PostgresEventListener: Service, Sendable {
-    static let channel = "reelbase_events"
     static let applicationName = "reelbase-events"
     static let maximumDelay: Duration = .seconds(2)
 
@@ -60,11 +59,11 @@ final class PostgresEventListener: Service, Sendable {
 
     private func listen(on connection: PostgresConnection) async throws {
         try await cancelWhenGracefulShutdown {
-            try await connection.listen(on: Self.channel) { notifications in
+            try await connection.listen(on: Database.eventChannel) { notifications in
                 // Listening now: whatever committed while no connection listened is in the outbox.
                 self.bus.wakeAll()
                 for try await notification in notifications {
-                    guard let user = notification.payload.split(separator: ":").first.flatMap({ UUID(uuidString: String($0)) }) else {
+                    guard let user = UUID(uuidString: notification.payload) else {
                         continue
                     }
                     self.bus.wake([user])

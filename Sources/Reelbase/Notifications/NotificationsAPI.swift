@@ -17,8 +17,8 @@ enum NotificationsAPI: APIPart {
             ],
             "/v1/notifications/read-all": [
                 "post": OAS.operation(
-                    "Mark read every notification up to a watermark (default: all created before the request)", tag: "Notifications",
-                    auth: .user, body: OAS.object(["up_to": OAS.uuid], required: []), bodyRequired: false,
+                    "Mark read every notification up to a watermark (absent or null: all created before the request)", tag: "Notifications",
+                    auth: .user, body: OAS.object(["up_to": OAS.nullable(OAS.uuid)], required: []), bodyRequired: false,
                     responses: [200: ("How many became read", OAS.object(["updated": OAS.integer]))])
             ],
         ]

@@ -2,7 +2,7 @@ import SQLKit
 
 extension Migration {
     static let notifications = Migration(version: 11, name: "notifications, the per-user event outbox, event tickets and streams") { d in
-        var statements: [SQLQueryString] = [
+        let statements: [SQLQueryString] = [
             // One row per notification. `actor_id` and `video_id` say who and what it is about; `job_id` and `credits`
             // carry the effect job and the credits moved; `detail` holds what only the text needs (a resolution).
             """
@@ -39,7 +39,8 @@ extension Migration {
             )
             """,
             // The outbox: every event a user's streams send, written in the transaction of its cause, read by the
-            // streams of every instance after commit, kept for EVENT_REPLAY_SECONDS for resumption.
+            // streams of every instance after commit (woken by `NOTIFY reelbase_events` on PostgreSQL, see
+            // `Database.announce`), kept for EVENT_REPLAY_SECONDS for resumption.
             """
             CREATE TABLE events (
                 user_id \(unsafeRaw: d.uuidType) NOT NULL REFERENCES users (id),
@@ -73,17 +74,6 @@ extension Migration {
             """,
             "CREATE INDEX event_streams_by_user ON event_streams (user_id, opened_at DESC, id DESC)",
         ]
-        if d == .postgres {
-            // Every committed outbox row wakes the streams of every instance: NOTIFY inside the transaction is delivered
-            // at its commit and never for a rollback. The payload only names the row; listeners read the outbox.
-            statements += [
-                """
-                CREATE OR REPLACE FUNCTION reelbase_event_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN PERFORM pg_notify('reelbase_events', NEW.user_id::text || ':' || NEW.seq::text); RETURN NULL; END $$
-                """,
-                "CREATE TRIGGER events_notify AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION reelbase_event_notify()",
-            ]
-        }
         return statements
     }
 }
