@@ -75,6 +75,8 @@ struct ModerationActions: Sendable {
         else { throw UnexpectedRow("the user \(userID.lowercased) just locked is missing") }
         try await self.log.record(
             .init(actorID: moderator.id, action: .suspendUser, targetType: .user, targetID: userID, note: reason), on: connection)
+        // Open event streams end at suspension, on every instance, once this commits.
+        try await EventOutbox(dialect: self.dialect).append(.close, payload: StreamClosure.account, for: userID, on: connection)
         return suspended.suspension
     }
 
@@ -139,6 +141,8 @@ struct ModerationActions: Sendable {
         }
         try await self.log.record(
             .init(actorID: moderator.id, action: .removeVideo, targetType: .video, targetID: videoID, note: note), on: connection)
+        try await NotificationWriter(dialect: self.dialect).write(
+            NewNotification(recipientID: video.userID, kind: .videoRemoved, videoID: videoID), on: connection)
     }
 
     /// Undoes ``removeVideo(_:note:by:on:)``; a deleted video stays gone (``ModerationError/videoNotFound``), one not

@@ -44,6 +44,10 @@ public struct AppConfiguration: Sendable {
     public var effectJobTimeout = 600
     /// Seconds a payment stays pending before the reconciler settles it from the gateway's record.
     public var reconcileAfterSeconds = 60
+    /// Seconds back that `Last-Event-ID` replays a user's events; older ones are pruned and answer `reset`.
+    public var eventReplaySeconds = 600
+    /// Seconds between the comment lines of an idle event stream (API.md: at least every 15 s); tests shorten it.
+    public var eventHeartbeatSeconds = 15
     public var creditPackagesFile: String?
     public var effectsFile: String?
     public var logLevel = Logger.Level.info
@@ -91,6 +95,12 @@ public struct AppConfiguration: Sendable {
         .int(
             "reconcile.after.seconds", \.reconcileAfterSeconds, in: 1...86_400,
             help: "Age in seconds of a pending payment before the reconciler settles it from the gateway's record"),
+        .int(
+            "event.replay.seconds", \.eventReplaySeconds, in: 1...86_400,
+            help: "How far back in seconds Last-Event-ID replays a user's events on GET /v1/events"),
+        .int(
+            "event.heartbeat.seconds", \.eventHeartbeatSeconds, in: 1...15,
+            help: "Seconds between the keep-alive comment lines of an idle event stream"),
         .string("credit.packages.file", \.creditPackagesFile, help: "JSON file replacing the built-in credit packages"),
         .string("effects.file", \.effectsFile, help: "JSON file replacing the built-in effects"),
         .choice("log.level", \.logLevel, help: "trace, debug, info, notice, warning, error or critical"),

@@ -12,6 +12,8 @@ public struct AppRequestContext: RequestContext {
     public var requestID: String = ""
     /// The signed-in user, set by ``BearerAuthMiddleware`` when a valid access token came with the request.
     public var userID: UUID?
+    /// The session of the access token that signed the request in (an event stream ends with it).
+    public var sessionID: UUID?
     /// The signed-in user's role as the database holds it now, read by ``BearerAuthMiddleware`` with the session.
     public var role: UserRole?
 

@@ -31,6 +31,9 @@ struct AppDependencies: Sendable {
     let search: any SearchStore
     let cursors: FeedCursor.Codec
     let rateLimits: RateLimiter
+    let notifications: any NotificationStore
+    let eventStreams: EventStreams
+    let eventTickets: EventTicketStore
     /// Clients the dependencies hold open (the Stripe gateway's HTTP client), shut down after the server drains.
     let services: [any Service]
 }
@@ -67,8 +70,11 @@ public func buildApplication(
             payments: dependencies.payments, gateway: dependencies.gateway, after: .seconds(configuration.reconcileAfterSeconds), logger: logger),
         Housekeeping(
             idempotency: dependencies.idempotency, refreshTokens: dependencies.refreshTokens,
-            rateLimits: dependencies.rateLimits.store, payments: dependencies.payments, logger: logger)
+            rateLimits: dependencies.rateLimits.store, payments: dependencies.payments, events: dependencies.eventStreams, logger: logger)
     )
+    if let listener = try DatabaseConnector.eventListener(for: configuration.databaseURL, database: database, logger: logger) {
+        app.addServices(listener)
+    }
     app.addServices(dependencies.services)
     app.beforeServerStarts {
         try await Migrator(database: database, logger: logger).migrate()
@@ -124,6 +130,11 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         cursors: FeedCursor.Codec(secret: secret),
         rateLimits: RateLimiter(
             store: RateLimitStore(database: database), limits: configuration.rateLimits, proxies: configuration.trustedProxies),
+        notifications: SQLNotificationStore(database: database),
+        eventStreams: EventStreams(
+            database: database, replayWindow: TimeInterval(configuration.eventReplaySeconds),
+            heartbeat: .seconds(configuration.eventHeartbeatSeconds), logger: logger),
+        eventTickets: EventTicketStore(database: database),
         services: gatewayServices
     )
 }
@@ -176,6 +187,10 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
     ).addRoutes(to: authenticated.group("credits"))
     ReportRoutes(reports: dependencies.reports, limits: dependencies.rateLimits, cursors: dependencies.cursors)
         .addRoutes(to: authenticated.group("reports"))
+    NotificationRoutes(notifications: dependencies.notifications, cursors: dependencies.cursors)
+        .addRoutes(to: authenticated.group("notifications"))
+    EventRoutes(streams: dependencies.eventStreams, tickets: dependencies.eventTickets, sessions: dependencies.sessions)
+        .addRoutes(to: authenticated.group("events"))
     let admin = authenticated.group("admin")
     AdminRoutes(credits: dependencies.credits, roles: dependencies.roles).addRoutes(to: admin)
     ModerationRoutes(

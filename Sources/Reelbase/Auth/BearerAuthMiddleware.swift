@@ -28,6 +28,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
         }
         var context = context
         context.userID = bearer.userID
+        context.sessionID = bearer.sessionID
         context.role = session.role
         context.logger[metadataKey: "user_id"] = .string(bearer.userID.lowercased)
         return try await next(request, context)

@@ -121,13 +121,19 @@ struct SQLRefreshTokenStore: RefreshTokenStore {
         }
     }
 
-    /// Kills every token of the family and ends its session: from the next request on, its access tokens answer `401`.
+    /// Kills every token of the family and ends its session: from the next request on, its access tokens and event
+    /// tickets answer `401`, and its open event streams end (on every instance, through the outbox).
     private func revoke(family familyID: UUID, on connection: any SQLDatabase) async throws {
         let now = self.database.dialect.now
         try await connection.raw(
             "UPDATE refresh_tokens SET revoked_at = \(now) WHERE family_id = \(bind: familyID) AND revoked_at IS NULL"
         ).run()
-        try await connection.raw("UPDATE sessions SET revoked_at = \(now) WHERE id = \(bind: familyID) AND revoked_at IS NULL").run()
+        let ended = try await connection.raw(
+            "UPDATE sessions SET revoked_at = \(now) WHERE id = \(bind: familyID) AND revoked_at IS NULL RETURNING user_id"
+        ).first(decodingColumn: "user_id", as: UUID.self)
+        if let ended {
+            try await EventOutbox(dialect: self.database.dialect).append(.close, payload: StreamClosure.session(familyID), for: ended, on: connection)
+        }
     }
 
     func prune(expiredBefore cutoff: Date) async throws {

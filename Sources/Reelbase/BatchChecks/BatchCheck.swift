@@ -20,7 +20,7 @@ struct BatchCheckSpec: Sendable {
     var summary: String
 }
 
-/// One batch check: the shared rules (1 to 100 ids as sent, each a UUID; every distinct id answered once, unknown ones
+/// One batch check (or batch update, `read-batch`, whose lookup writes): the shared rules (1 to 100 ids as sent, each a UUID; every distinct id answered once, unknown ones
 /// `false`) around the feature's lookup, which must be one SQL statement whatever the number of ids.
 struct BatchCheck<Kind: BatchCheckKind>: Sendable {
     /// Which of the distinct `ids` are `true` for the signed-in `caller`.
@@ -30,10 +30,10 @@ struct BatchCheck<Kind: BatchCheckKind>: Sendable {
         self.lookup = lookup
     }
 
-    /// Serves `POST check-batch` in the feature's group. A fixed segment wins over a parameter in Hummingbird's trie,
-    /// so `check-batch` is never taken for an id.
+    /// Serves `POST` at the last segment of the documented path (`check-batch`, `read-batch`) in the feature's group.
+    /// A fixed segment wins over a parameter in Hummingbird's trie, so it is never taken for an id.
     func addRoute(to group: RouterGroup<AppRequestContext>) {
-        group.post("check-batch", use: self.answer)
+        group.post(RouterPath(String(Kind.spec.path.split(separator: "/").last ?? "check-batch")), use: self.answer)
     }
 
     @Sendable func answer(_ request: Request, context: AppRequestContext) async throws -> BatchStatusResponse {

@@ -9,7 +9,9 @@ import SQLKit
 ///   atomically, so concurrent spends cannot both pass a check made before either writes;
 /// - each row's `balance_after` is the balance that `UPDATE` returned, and its `sequence` the user's ledger
 ///   counter bumped by the same statement, so rows are numbered in the order they were written;
-/// - rows are never updated or deleted (the table has triggers refusing it); corrections are new rows.
+/// - rows are never updated or deleted (the table has triggers refusing it); corrections are new rows;
+/// - each row also appends a `balance` event to its owner's outbox, in the same transaction.
+///
 /// Why the ledger refused a movement; nothing was written.
 enum LedgerError: Error, Sendable, Equatable {
     /// The removal is larger than the balance.
@@ -84,6 +86,9 @@ struct CreditLedger: Sendable {
                     \(self.dialect.now))
             """
         ).run()
+        // The owner's streams learn the new balance once this transaction commits, one event per row.
+        try await EventOutbox(dialect: self.dialect).append(
+            .balance, payload: EventOutbox.Balance(balance: entry.balanceAfter), for: movement.userID, on: connection)
         Observability.ledgerRowWritten(movement.type)
         return entry
     }

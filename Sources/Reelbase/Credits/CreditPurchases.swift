@@ -88,7 +88,7 @@ struct CreditPurchases: Sendable {
     /// Settles the payment as the gateway answered: credited (now, or already by a webhook or the reconciler),
     /// pending, or failed.
     func record(_ charge: Charge, on connection: any SQLDatabase, logger: Logger) async throws -> PurchaseOutcome {
-        let entry = try await self.payments.settle(charge.request.paymentID, as: charge.outcome, on: connection, logger: logger)
+        let entry = try await self.payments.settle(charge.request.paymentID, as: charge.outcome, notifying: false, on: connection, logger: logger)
         switch charge.outcome {
         case .declined(_, let message):
             return .declined(message: message)

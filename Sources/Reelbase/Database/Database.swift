@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import SQLKit
 
@@ -12,26 +13,33 @@ public struct Database: Sendable {
     let writeGate: WriteGate?
     /// What this process knows about reaching the database server without asking it (PostgreSQL only).
     let reachability: (any DatabaseReachability)?
+    /// Wakes this process's event streams. On SQLite rung here after each commit that wrote events; on PostgreSQL by
+    /// the ``PostgresEventListener``, which hears every instance's commits.
+    let eventBus: EventBus
 
     init(sql: any SQLDatabase, dialect: SQLDialectKind, reachability: (any DatabaseReachability)? = nil, retryPolicy: RetryPolicy = .default) {
         self.init(
-            sql: sql, dialect: dialect, retryPolicy: retryPolicy, writeGate: dialect == .sqlite ? WriteGate() : nil, reachability: reachability)
+            sql: sql, dialect: dialect, retryPolicy: retryPolicy, writeGate: dialect == .sqlite ? WriteGate() : nil, reachability: reachability,
+            eventBus: EventBus())
     }
 
     private init(
-        sql: any SQLDatabase, dialect: SQLDialectKind, retryPolicy: RetryPolicy, writeGate: WriteGate?, reachability: (any DatabaseReachability)?
+        sql: any SQLDatabase, dialect: SQLDialectKind, retryPolicy: RetryPolicy, writeGate: WriteGate?, reachability: (any DatabaseReachability)?,
+        eventBus: EventBus
     ) {
         self.sql = sql
         self.dialect = dialect
         self.retryPolicy = retryPolicy
         self.writeGate = writeGate
         self.reachability = reachability
+        self.eventBus = eventBus
     }
 
     /// The same database (and write queue) reached through another `SQLDatabase`, e.g. one that observes statements.
     func wrapping(_ sql: (any SQLDatabase) -> any SQLDatabase) -> Database {
         Database(
-            sql: sql(self.sql), dialect: self.dialect, retryPolicy: self.retryPolicy, writeGate: self.writeGate, reachability: self.reachability)
+            sql: sql(self.sql), dialect: self.dialect, retryPolicy: self.retryPolicy, writeGate: self.writeGate, reachability: self.reachability,
+            eventBus: self.eventBus)
     }
 
     /// Runs `body` in a write transaction on one connection, committing if it returns and rolling back if it throws.
@@ -39,15 +47,19 @@ public struct Database: Sendable {
     /// Serialization failures, deadlocks and SQLite busy errors roll back and run the whole body again, a bounded
     /// number of times, so `body` must touch nothing but the database it is handed. When retries run out, or the
     /// database is unreachable, the error surfaces as ``DatabaseUnavailable`` (answered `503`).
+    ///
+    /// Events the body appended to the outbox (``EventOutbox``) reach streams only after the commit (``announce(_:)``).
     public func transaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         var attempt = 1
         while true {
             do {
-                return try await self.inGate { try await self.sql.withSession { connection in
+                // One per attempt: a rolled-back attempt's events never happened.
+                let pending = PendingEvents()
+                let result = try await self.inGate { try await self.sql.withSession { connection in
                     try await connection.raw(self.dialect.beginWrite).run()
                     let result: R
                     do {
-                        result = try await body(connection)
+                        result = try await PendingEvents.$current.withValue(pending) { try await body(connection) }
                     } catch {
                         try? await connection.raw("ROLLBACK").run()
                         throw error
@@ -60,6 +72,8 @@ public struct Database: Sendable {
                     }
                     return result
                 } }
+                await self.announce(pending.all)
+                return result
             } catch {
                 switch DatabaseFailure(error) {
                 case .retryable where attempt < self.retryPolicy.maxAttempts:
@@ -76,6 +90,29 @@ public struct Database: Sendable {
 }
 
 extension Database {
+    /// The channel every instance's ``PostgresEventListener`` listens on.
+    static let eventChannel = "reelbase_events"
+
+    /// Tells the streams of `users` that their outbox grew, once the transaction that grew it has committed: on SQLite
+    /// this process's streams (one process owns the file); on PostgreSQL every instance's, by `NOTIFY` after the commit.
+    ///
+    /// Not inside the transaction: a `NOTIFY` there takes PostgreSQL's one notification lock at commit while the
+    /// transaction still holds its row locks, and under load the queue of follows on one user's row became a convoy
+    /// behind it (measured in the full suite: 360 concurrent follows took over 100 s instead of 5 s and answered 503;
+    /// with the `NOTIFY` after the commit they pass). A crash
+    /// between the commit and this `NOTIFY` only delays the events: every stream also reads its outbox at each heartbeat.
+    func announce(_ users: Set<UUID>) async {
+        guard !users.isEmpty else { return }
+        switch self.dialect {
+        case .sqlite:
+            self.eventBus.wake(users)
+        case .postgres:
+            for user in users {
+                _ = try? await self.sql.raw("SELECT pg_notify(\(bind: Self.eventChannel), \(bind: user.lowercased))").run()
+            }
+        }
+    }
+
     /// Whether the database answers a trivial query (the readiness probe). While the server is known unreachable the
     /// answer is `false` at once: an orchestrator's probe gives up after a second or so.
     func isReachable() async -> Bool {

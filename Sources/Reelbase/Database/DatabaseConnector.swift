@@ -45,10 +45,7 @@ enum DatabaseConnector {
             // ends) and replaced; a statement on a closed connection fails as unavailable (``OpenConnectionStatements``).
             // The server itself is checked by ``PostgresPool``'s probe, on a connection of its own.
             configuration.options.keepAliveBehavior = nil
-            var probe = PostgresConnection.Configuration(
-                host: host, port: port, username: username, password: password, database: database,
-                tls: try tlsConfiguration.map { .require(try sslContext($0)) } ?? .disable
-            )
+            var probe = try connectionConfiguration(url)
             // A probe that times out (connecting, or its `SELECT 1`) marks the server unreachable; allowing it the lease
             // timeout means a slow server is never declared down sooner than a waiting request would have given up on it.
             probe.options.connectTimeout = TimeAmount(leaseTimeout)
@@ -56,6 +53,28 @@ enum DatabaseConnector {
             let sql = PostgresClientDatabase(pool: pool, logger: queryLogger, queryLogLevel: .trace)
             return (Database(sql: sql, dialect: .postgres, reachability: pool), pool)
         }
+    }
+
+    /// One PostgreSQL connection of its own (not pooled) to the server of `url`: the pool's probe, the event listener.
+    static func connectionConfiguration(_ url: DatabaseURL) throws -> PostgresConnection.Configuration {
+        guard case .postgres(let host, let port, let username, let password, let database, let tls) = url else {
+            throw ConfigurationError("DATABASE_URL: not a PostgreSQL URL")
+        }
+        return PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database,
+            tls: try tls.configuration.map { .require(try sslContext($0)) } ?? .disable
+        )
+    }
+
+    /// What wakes `database`'s event streams when another instance commits events: on PostgreSQL a listener on a
+    /// connection of its own; on SQLite nothing (one process; its transactions wake its streams themselves).
+    static func eventListener(for url: DatabaseURL, database: Database, logger: Logger) throws -> (any Service)? {
+        guard case .postgres = url else { return nil }
+        var configuration = try connectionConfiguration(url)
+        configuration.options.connectTimeout = TimeAmount(connectTimeout)
+        // Named, so that an operator (or a test) can find it in pg_stat_activity.
+        configuration.options.additionalStartupParameters = [("application_name", PostgresEventListener.applicationName)]
+        return PostgresEventListener(configuration: configuration, bus: database.eventBus, logger: logger)
     }
 
     /// Creates the SQLite file readable by its owner only, before SQLite opens it: SQLite gives its `-wal` and `-shm`

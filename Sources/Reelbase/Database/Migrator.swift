@@ -37,7 +37,7 @@ struct Migrator {
         .rolesAndSessions,
         .blocksAndBookmarks,
         .reports,
-        // V011 is the events branch's; the two lists are merged there.
+        .notifications,
         .search,
     ]
 

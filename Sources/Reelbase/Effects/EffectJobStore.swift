@@ -38,15 +38,19 @@ struct EffectJobStore: Sendable {
                 extraData: ["effect_id": effect.id, "video_id": videoID.lowercased]),
             on: connection)
         let jobID = UUID()
-        try await connection.raw(
-            """
-            INSERT INTO effect_jobs (id, user_id, effect_id, effect_name, video_id, status, credits_charged,
-                                     usage_transaction_id, created_at, updated_at)
-            VALUES (\(bind: jobID), \(bind: userID), \(bind: effect.id), \(bind: effect.name), \(bind: videoID),
-                    \(literal: JobStatus.queued.rawValue),
-                    \(bind: effect.credits), \(bind: charge.id), \(dialect.now), \(dialect.now))
-            """
-        ).run()
+        guard
+            let job = try await connection.raw(
+                """
+                INSERT INTO effect_jobs (id, user_id, effect_id, effect_name, video_id, status, credits_charged,
+                                         usage_transaction_id, created_at, updated_at)
+                VALUES (\(bind: jobID), \(bind: userID), \(bind: effect.id), \(bind: effect.name), \(bind: videoID),
+                        \(literal: JobStatus.queued.rawValue),
+                        \(bind: effect.credits), \(bind: charge.id), \(dialect.now), \(dialect.now))
+                RETURNING \(EffectJob.columns)
+                """
+            ).first(decoding: EffectJob.self)
+        else { throw UnexpectedRow("the effect job \(jobID.lowercased) just inserted returned no row") }
+        try await self.announce(job, on: connection)
         return AcceptedJob(jobID: jobID, creditsCharged: effect.credits, newBalance: charge.balanceAfter)
     }
 
@@ -79,7 +83,7 @@ struct EffectJobStore: Sendable {
     func claim() async throws -> EffectJob? {
         let dialect = self.database.dialect
         return try await self.database.transaction { connection in
-            try await connection.raw(
+            let job = try await connection.raw(
                 """
                 UPDATE effect_jobs SET status = \(literal: JobStatus.running.rawValue), claimed_at = \(dialect.now), updated_at = \(dialect.now)
                 WHERE id = (SELECT id FROM effect_jobs WHERE status = \(literal: JobStatus.queued.rawValue)
@@ -87,7 +91,25 @@ struct EffectJobStore: Sendable {
                 RETURNING \(EffectJob.columns)
                 """
             ).first(decoding: EffectJob.self)
+            if let job { try await self.announce(job, on: connection) }
+            return job
         }
+    }
+
+    /// The owner's streams get the job after each status change, and a notification when it ends; both commit with the
+    /// change (the refund's `balance` event comes from the ledger, before them).
+    private func announce(_ job: EffectJob, refund: Int? = nil, on connection: any SQLDatabase) async throws {
+        let dialect = self.database.dialect
+        try await EventOutbox(dialect: dialect).append(.job, payload: JobView(job), for: job.userID, on: connection)
+        let ended: NotificationKind? =
+            switch job.status {
+            case .succeeded: .effectSucceeded
+            case .failed: .effectFailed
+            case .queued, .running: nil
+            }
+        guard let ended else { return }
+        try await NotificationWriter(dialect: dialect).write(
+            NewNotification(recipientID: job.userID, kind: ended, videoID: job.videoID, jobID: job.id, credits: refund), on: connection)
     }
 
     func complete(id: UUID, outputURL: String) async throws -> EffectJob {
@@ -103,6 +125,7 @@ struct EffectJobStore: Sendable {
                     """
                 ).first(decoding: EffectJob.self)
             else { throw try await self.refusal(id: id, on: connection) }
+            try await self.announce(job, on: connection)
             return job
         }
     }
@@ -128,6 +151,7 @@ struct EffectJobStore: Sendable {
                     extraData: ["job_id": job.id.lowercased, "effect_id": job.effectID]),
                 on: connection)
             try await connection.raw("UPDATE effect_jobs SET refund_transaction_id = \(bind: refund.id) WHERE id = \(bind: id)").run()
+            try await self.announce(job, refund: refund.credits, on: connection)
             return job
         }
     }

@@ -5,6 +5,15 @@ extension Request {
     /// Decodes a JSON body, turning every way it can be wrong into a problem: `415` for another media type,
     /// `413` over 1 MiB, then as ``decodeStrictJSON(_:from:decoder:)`` says.
     public func decodeJSON<Body: Decodable>(as type: Body.Type, context: AppRequestContext) async throws -> Body {
+        guard let body = try await self.decodeJSONIfPresent(as: type, context: context) else {
+            throw Problem.invalidJSON("The request body is empty; a JSON object is required.")
+        }
+        return body
+    }
+
+    /// Like ``decodeJSON(as:context:)`` for a body whose members are all optional: no body at all is `nil` (a POST
+    /// without a body needs no `Content-Type`, API.md).
+    public func decodeJSONIfPresent<Body: Decodable>(as type: Body.Type, context: AppRequestContext) async throws -> Body? {
         if let contentType = self.headers[.contentType], !Self.isJSON(contentType) {
             throw Problem(
                 .unsupportedMediaType,
@@ -13,9 +22,7 @@ extension Request {
             )
         }
         let buffer = try await self.body.collect(upTo: context.maxUploadSize)
-        guard buffer.readableBytes > 0 else {
-            throw Problem.invalidJSON("The request body is empty; a JSON object is required.")
-        }
+        guard buffer.readableBytes > 0 else { return nil }
         return try Self.decodeStrictJSON(Body.self, from: Data(buffer: buffer), decoder: context.requestDecoder)
     }
 

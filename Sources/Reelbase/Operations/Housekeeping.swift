@@ -4,15 +4,16 @@ import ServiceLifecycle
 
 /// Deletes what no request can use any more (API.md, Operations): idempotency keys older than 7 days, refresh tokens
 /// 7 days past their expiry, rate-limit buckets past their windows, webhook events about no known payment after 7 days
-/// (API.md, Payments).
+/// (API.md, Payments), live events past their replay window and expired event tickets.
 ///
-/// Runs inside `serve` on every instance: each pass is four `DELETE`s of rows past a horizon, so instances running it
+/// Runs inside `serve` on every instance: each pass is a few `DELETE`s of rows past a horizon, so instances running it
 /// at once only delete the same rows twice, and need no coordination.
 struct Housekeeping: Service {
     let idempotency: IdempotencyStore
     let refreshTokens: any RefreshTokenStore
     let rateLimits: RateLimitStore
     let payments: PaymentStore
+    let events: EventStreams
     let logger: Logger
     /// Rows past their horizon harm nothing but space, so a pass every few minutes is plenty.
     var interval: Duration = .seconds(300)
@@ -35,5 +36,6 @@ struct Housekeeping: Service {
         try await self.refreshTokens.prune(expiredBefore: now.addingTimeInterval(-Self.refreshTokenGrace))
         try await self.rateLimits.prune(now: now)
         try await self.payments.pruneUnknownPaymentEvents(receivedBefore: now.addingTimeInterval(-Self.unknownPaymentEventAge))
+        try await self.events.prune(now: now)
     }
 }

@@ -81,11 +81,17 @@ struct PaymentStore: Sendable {
     }
 
     /// Settles a payment as the gateway answered, on `connection` (inside a write transaction). Returns the
-    /// payment's `purchase` ledger row when it is credited, by this call or an earlier one.
-    func settle(_ paymentID: UUID, as outcome: ChargeOutcome, on connection: any SQLDatabase, logger: Logger) async throws -> CreditLedger.Entry? {
+    /// payment's `purchase` ledger row when it is credited, by this call or an earlier one. `notifying`: whether a
+    /// credit writes a `purchase_credited` notification (not for the purchase request itself, which answers it).
+    func settle(
+        _ paymentID: UUID, as outcome: ChargeOutcome, notifying: Bool = true, on connection: any SQLDatabase, logger: Logger
+    ) async throws -> CreditLedger.Entry? {
         switch outcome {
         case .succeeded(let gatewayPaymentID):
-            guard let entry = try await self.credit(paymentID, gatewayPaymentID: gatewayPaymentID, on: connection, logger: logger) else {
+            guard
+                let entry = try await self.credit(
+                    paymentID, gatewayPaymentID: gatewayPaymentID, notifying: notifying, on: connection, logger: logger)
+            else {
                 throw UnexpectedRow("payment \(paymentID.lowercased) vanished while being credited")
             }
             return entry
@@ -108,8 +114,11 @@ struct PaymentStore: Sendable {
     ///
     /// Flipping `status` is the claim. A `failed` payment is claimed too: Stripe lets a customer retry an intent
     /// whose first attempt failed. Events that waited for this payment (a refund reported before the success) are
-    /// applied in the same transaction.
-    func credit(_ paymentID: UUID, gatewayPaymentID: String, on connection: any SQLDatabase, logger: Logger) async throws -> CreditLedger.Entry? {
+    /// applied in the same transaction. A credit arriving after the purchase answered (webhook, reconciler) is told to
+    /// the user by a `purchase_credited` notification, unless `notifying` is false.
+    func credit(
+        _ paymentID: UUID, gatewayPaymentID: String, notifying: Bool = true, on connection: any SQLDatabase, logger: Logger
+    ) async throws -> CreditLedger.Entry? {
         guard
             let payment = try await connection.raw(
                 """
@@ -147,6 +156,10 @@ struct PaymentStore: Sendable {
             on: connection
         )
         try await connection.raw("UPDATE payments SET credited_transaction_id = \(bind: entry.id) WHERE id = \(bind: payment.id)").run()
+        if notifying {
+            try await NotificationWriter(dialect: self.database.dialect).write(
+                NewNotification(recipientID: payment.userID, kind: .purchaseCredited, credits: entry.credits), on: connection)
+        }
         try await self.applyWaitingEvents(of: payment, on: connection, logger: logger)
         return entry
     }
@@ -258,6 +271,9 @@ struct PaymentStore: Sendable {
                     ),
                     on: connection
                 )
+                // Once per refund event that takes credits: a replay takes nothing more and reaches no further.
+                try await NotificationWriter(dialect: dialect).write(
+                    NewNotification(recipientID: payment.userID, kind: .paymentRefunded, credits: -taken), on: connection)
             }
             if shortfall > 0 {
                 logger.warning(

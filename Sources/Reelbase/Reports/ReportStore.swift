@@ -181,14 +181,24 @@ struct SQLReportStore: ReportStore {
                 _ = try await actions.suspend(userID, reason: reason, by: moderator, on: connection)
             }
             // Also any report on the target made since the lock: the target's open reports all close together.
-            let resolvedCount = try await connection.raw(
+            let reporters = try await connection.raw(
                 """
                 UPDATE reports SET status = \(literal: ReportStatus.resolved.rawValue), resolution = \(literal: action.resolution.rawValue),
                                    resolved_by = \(bind: moderator.id), resolved_at = \(dialect.now)
                 WHERE \(self.isTarget(report.target)) AND \(self.isOpen)
-                RETURNING id
+                RETURNING reporter_id
                 """
-            ).all().count
+            ).all(decodingColumn: "reporter_id", as: UUID.self)
+            let resolvedCount = reporters.count
+            // Each reporter hears of it, in id order: resolutions sharing reporters take their event counters in one order.
+            let notifications = NotificationWriter(dialect: dialect)
+            for reporter in reporters.sorted(by: { $0.uuidString < $1.uuidString }) {
+                try await notifications.write(
+                    NewNotification(
+                        recipientID: reporter, kind: .reportResolved, videoID: report.targetType == .video ? report.targetID : nil,
+                        detail: action.resolution.rawValue),
+                    on: connection)
+            }
             let summary = "\(action.resolution.rawValue): \(resolvedCount) report\(resolvedCount == 1 ? "" : "s")"
             try await ModerationLog(dialect: dialect).record(
                 .init(

@@ -64,7 +64,11 @@ struct SQLFollowStore: FollowStore {
                 """
             ).first()
             guard inserted != nil else { return try await self.followerCount(userID: userID, viewer: followerID, on: connection) }
-            return try await self.moveCounters(by: 1, userID: userID, followerID: followerID, on: connection)
+            let count = try await self.moveCounters(by: 1, userID: userID, followerID: followerID, on: connection)
+            // Once per pair, ever: a refollow finds the notification's key.
+            try await NotificationWriter(dialect: self.dialect).write(
+                NewNotification(recipientID: userID, kind: .follow, actorID: followerID), on: connection)
+            return count
         }
     }
 

@@ -35,7 +35,11 @@ struct SQLLikeStore: LikeStore {
             // Serialised with block creation: a like of a video the user cannot see inserts nothing.
             let inserted = try await self.likes.insertIfVisible(userID: userID, videoID: videoID, on: connection)
             guard inserted else { return try await self.likeCount(videoID: videoID, viewer: userID, on: connection) }
-            return try await self.moveLikeCount(by: 1, videoID: videoID, on: connection)
+            let (count, ownerID) = try await self.moveLikeCount(by: 1, videoID: videoID, on: connection)
+            // The owner hears of the first like of this liker only: a like after an unlike finds the notification's key.
+            try await NotificationWriter(dialect: self.dialect).write(
+                NewNotification(recipientID: ownerID, kind: .like, actorID: userID, videoID: videoID), on: connection)
+            return count
         }
     }
 
@@ -50,7 +54,7 @@ struct SQLLikeStore: LikeStore {
                 """
             ).first()
             guard removed != nil else { return try await self.likeCount(videoID: videoID, viewer: userID, on: connection) }
-            return try await self.moveLikeCount(by: -1, videoID: videoID, on: connection)
+            return try await self.moveLikeCount(by: -1, videoID: videoID, on: connection).count
         }
     }
 
@@ -77,11 +81,21 @@ struct SQLLikeStore: LikeStore {
         return count
     }
 
-    private func moveLikeCount(by delta: Int, videoID: UUID, on connection: any SQLDatabase) async throws -> Int {
-        let count = try await connection.raw(
-            "UPDATE videos SET like_count = like_count + \(bind: delta) WHERE id = \(bind: videoID) RETURNING like_count"
-        ).first(decodingColumn: "like_count", as: Int.self)
-        guard let count else { throw LikeStoreError.videoNotFound }
-        return count
+    /// The video's like count after the move, and its owner.
+    private struct MovedCount: Decodable {
+        var likeCount: Int
+        var userID: UUID
+        enum CodingKeys: String, CodingKey {
+            case likeCount = "like_count"
+            case userID = "user_id"
+        }
+    }
+
+    private func moveLikeCount(by delta: Int, videoID: UUID, on connection: any SQLDatabase) async throws -> (count: Int, ownerID: UUID) {
+        let moved = try await connection.raw(
+            "UPDATE videos SET like_count = like_count + \(bind: delta) WHERE id = \(bind: videoID) RETURNING like_count, user_id"
+        ).first(decoding: MovedCount.self)
+        guard let moved else { throw LikeStoreError.videoNotFound }
+        return (moved.likeCount, moved.userID)
     }
 }

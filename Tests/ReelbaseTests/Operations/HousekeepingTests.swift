@@ -4,7 +4,7 @@ import Testing
 @testable import Reelbase
 
 /// The pruning pass of `serve`'s housekeeping service, run directly at a chosen instant.
-@Suite("Housekeeping: idempotency keys, refresh tokens, rate-limit buckets and unknown-payment events past their horizon")
+@Suite("Housekeeping: idempotency keys, refresh tokens, rate-limit buckets, unknown-payment events, live events and tickets past their horizon")
 struct HousekeepingTests {
     static let week: TimeInterval = 7 * 86_400
 
@@ -12,7 +12,8 @@ struct HousekeepingTests {
     static func housekeeping(_ db: Reelbase.Database) -> Housekeeping {
         Housekeeping(
             idempotency: IdempotencyStore(database: db), refreshTokens: SQLRefreshTokenStore(database: db, ttl: 60),
-            rateLimits: RateLimitStore(database: db), payments: db.payments, logger: TestApp.logger)
+            rateLimits: RateLimitStore(database: db), payments: db.payments,
+            events: EventStreams(database: db, replayWindow: 600, heartbeat: .seconds(15), logger: TestApp.logger), logger: TestApp.logger)
     }
 
     @Test(arguments: TestDatabase.allCases)
@@ -46,7 +47,21 @@ struct HousekeepingTests {
                     """
                 ).run()
             }
+            // Events past the replay window (600 s here) and expired event tickets.
+            for (seq, age) in [(1, 601.0), (2, 599.0)] {
+                try await db.sql.raw(
+                    "INSERT INTO events (user_id, seq, type, payload, created_at) VALUES (\(bind: userID), \(bind: seq), 'balance', '{}', \(bind: now - age))"
+                ).run()
+            }
+            let sessionID = try #require(try await db.sql.raw("SELECT id FROM sessions").first(decodingColumn: "id", as: UUID.self))
+            for (hash, expiresAt) in [("spent", now), ("usable", now + 1)] {
+                try await db.sql.raw(
+                    "INSERT INTO event_tickets (token_hash, user_id, session_id, expires_at) VALUES (\(bind: hash), \(bind: userID), \(bind: sessionID), \(bind: expiresAt))"
+                ).run()
+            }
             try await Self.housekeeping(db).prune(now: now)
+            #expect(try await db.sql.raw("SELECT seq FROM events").all(decodingColumn: "seq", as: Int.self) == [2])
+            #expect(try await db.sql.raw("SELECT token_hash FROM event_tickets").all(decodingColumn: "token_hash", as: String.self) == ["usable"])
 
             let keys = try await db.sql.raw("SELECT key FROM idempotency_keys").all(decodingColumn: "key", as: String.self)
             #expect(keys == ["recent"])
