@@ -79,8 +79,10 @@ public struct Database: Sendable {
                 case .retryable where attempt < self.retryPolicy.maxAttempts:
                     try await Task.sleep(for: self.retryPolicy.backoff(attempt: attempt))
                     attempt += 1
-                case .retryable, .unavailable:
-                    throw DatabaseUnavailable()
+                case .retryable:
+                    throw DatabaseUnavailable(.retriesExhausted)
+                case .unavailable:
+                    throw error as? DatabaseUnavailable ?? DatabaseUnavailable(.connectionLost)
                 case .uniqueViolation, .other:
                     throw error
                 }

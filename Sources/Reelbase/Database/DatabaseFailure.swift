@@ -5,8 +5,28 @@ import SQLiteNIO
 
 /// The database could not be reached (or could not grant a connection in time). Answered as `503`.
 public struct DatabaseUnavailable: Error, CustomStringConvertible {
-    public init() {}
-    public var description: String { "the database is unavailable" }
+    /// Why, for the log line and the `reelbase_db_unavailable_total{reason}` counter: each one calls for a different fix
+    /// (a bigger pool, a healthier server, less contention on some rows).
+    public enum Reason: String, Sendable {
+        /// A recent probe could not reach the server: refused at once.
+        case serverUnreachable = "server_unreachable"
+        /// No pooled connection was free within the lease timeout.
+        case leaseTimeout = "lease_timeout"
+        /// The pool refused the lease without waiting (closing, or its connections failing to open).
+        case poolRefused = "pool_refused"
+        /// The leased connection closed before the statement was written.
+        case connectionClosed = "connection_closed"
+        /// Every attempt of a transaction met a serialization failure, deadlock or busy database.
+        case retriesExhausted = "retries_exhausted"
+        /// The driver reported the server or the connection gone (see the underlying error in the log).
+        case connectionLost = "connection_lost"
+    }
+
+    public let reason: Reason
+
+    public init(_ reason: Reason) { self.reason = reason }
+
+    public var description: String { "the database is unavailable (\(self.reason.rawValue))" }
 }
 
 /// What a failed statement means to the caller, independent of the driver that raised it.

@@ -62,7 +62,7 @@ struct OpenConnectionStatements: SQLDatabase {
         self.connection.eventLoop.flatSubmit {
             guard !self.connection.isClosed else {
                 self.logger.warning("statement refused: its connection has closed")
-                return self.connection.eventLoop.makeFailedFuture(DatabaseUnavailable())
+                return self.connection.eventLoop.makeFailedFuture(DatabaseUnavailable(.connectionClosed))
             }
             return self.base.execute(sql: query, onRow)
         }

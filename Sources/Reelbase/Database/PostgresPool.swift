@@ -96,7 +96,7 @@ final class PostgresPool: Service, DatabaseReachability, Sendable {
     /// server is known unreachable, as soon as a probe finds it so, and otherwise after the lease timeout.
     /// Exactly one of the two happens: a body that has started is never cut short by the timer.
     func withConnection<R: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> R) async throws -> R {
-        guard !self.isKnownUnreachable else { throw DatabaseUnavailable() }
+        guard !self.isKnownUnreachable else { throw DatabaseUnavailable(.serverUnreachable) }
         let generation = self.acquireCurrent()
         defer { generation.release() }
         let lease = NIOLockedValueBox(LeaseState.waiting)
@@ -105,7 +105,7 @@ final class PostgresPool: Service, DatabaseReachability, Sendable {
                 group.addTask {
                     do {
                         return try await generation.client.withConnection { connection in
-                            guard lease.withLockedValue({ $0.settle(.granted) }) else { throw DatabaseUnavailable() }
+                            guard lease.withLockedValue({ $0.settle(.granted) }) else { throw DatabaseUnavailable(.leaseTimeout) }
                             let inUse = Observability.connectionsInUse(.postgres)
                             inUse.increment()
                             defer { inUse.decrement() }
@@ -113,7 +113,7 @@ final class PostgresPool: Service, DatabaseReachability, Sendable {
                         }
                     } catch where lease.withLockedValue({ $0.settle(.refused) }) {
                         // Refused before granting (circuit breaker open, pool closing): no connection to be had.
-                        throw DatabaseUnavailable()
+                        throw DatabaseUnavailable(.poolRefused)
                     }
                 }
                 group.addTask {
@@ -126,7 +126,7 @@ final class PostgresPool: Service, DatabaseReachability, Sendable {
                         return value
                     }
                 }
-                throw DatabaseUnavailable()
+                throw DatabaseUnavailable(.leaseTimeout)
             }
         } catch {
             if DatabaseFailure(error) == .unavailable { self.requestProbe() }
@@ -144,7 +144,9 @@ final class PostgresPool: Service, DatabaseReachability, Sendable {
         while clock.now < deadline, !self.isKnownUnreachable, lease.withLockedValue({ $0 == .waiting }) {
             try await clock.sleep(until: min(clock.now + .milliseconds(100), deadline))
         }
-        if lease.withLockedValue({ $0.settle(.expired) }) { throw DatabaseUnavailable() }
+        if lease.withLockedValue({ $0.settle(.expired) }) {
+            throw DatabaseUnavailable(self.isKnownUnreachable ? .serverUnreachable : .leaseTimeout)
+        }
     }
 
     /// Asks the watcher for a probe (it runs one at a time, and skips it if one just succeeded).

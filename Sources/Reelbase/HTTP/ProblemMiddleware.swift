@@ -56,7 +56,10 @@ struct ProblemMiddleware: RouterMiddleware {
             return Request.problem(for: error)
         default:
             if DatabaseFailure(error) == .unavailable {
-                context.logger.warning("database unavailable", metadata: ["error": .string(String(reflecting: error))])
+                let reason = (error as? DatabaseUnavailable)?.reason ?? .connectionLost
+                Observability.databaseUnavailable(reason)
+                context.logger.warning(
+                    "database unavailable", metadata: ["reason": .string(reason.rawValue), "error": .string(String(reflecting: error))])
                 return .databaseUnavailable
             }
             context.logger.error("unexpected error", metadata: ["error": .string(String(reflecting: error))])

@@ -22,6 +22,11 @@ enum Observability {
         Meter(label: "reelbase_db_connections_in_use", dimensions: [("database", dialect == .postgres ? "postgres" : "sqlite")])
     }
 
+    /// A request answered `503 database_unavailable`, by why.
+    static func databaseUnavailable(_ reason: DatabaseUnavailable.Reason) {
+        Counter(label: "reelbase_db_unavailable_total", dimensions: [("reason", reason.rawValue)]).increment()
+    }
+
     static func ledgerRowWritten(_ type: CreditLedger.TransactionType) {
         Counter(label: "reelbase_ledger_rows_total", dimensions: [("type", type.rawValue)]).increment()
     }
