@@ -41,6 +41,9 @@ struct HealthTests {
                 #expect(request < .seconds(2), "a request took \(request)")
                 try await Task.sleep(for: .milliseconds(500))
             }
+            // The answers are counted by why (the registry is the process's: other tests' answers count too).
+            let metrics = try await client.get("/metrics").text
+            #expect(metrics.contains(#"reelbase_db_unavailable_total{reason="server_unreachable"} "#), "\(metrics)")
 
             try await cluster.start()
             try await Self.expectRecovery(client, user, since: ContinuousClock.now)
