@@ -132,10 +132,11 @@ extension DatabaseConnector {
     /// Opens the database, runs `body` with its pool running, and closes it: for commands other than `serve`.
     static func withDatabase<R: Sendable>(
         _ url: DatabaseURL,
+        poolSize: Int? = nil,
         logger: Logger,
         _ body: @escaping @Sendable (Database) async throws -> R
     ) async throws -> R {
-        let (database, service) = try connect(url, logger: logger)
+        let (database, service) = try connect(url, poolSize: poolSize, logger: logger)
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [], logger: logger)
         return try await withThrowingTaskGroup(of: R?.self) { tasks in
             tasks.addTask {

@@ -22,9 +22,14 @@ struct PostgresClientDatabase: SQLDatabase {
         return promise.futureResult
     }
 
+    /// A statement on its own: prepared once per connection when it has parameters (``PostgresPreparedStatements``).
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         try await self.pool.withConnection { connection in
-            try await self.statements(on: connection).execute(sql: query, onRow)
+            let statements = self.statements(on: connection)
+            let (sql, binds) = statements.serialize(query)
+            let ran = try await PostgresPreparedStatements.shared.run(
+                sql, binds: binds, on: connection, logger: self.logger, queryLogLevel: self.queryLogLevel, onRow)
+            if !ran { try await statements.execute(sql: query, onRow) }
         }
     }
 

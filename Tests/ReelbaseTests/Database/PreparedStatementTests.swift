@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+@testable import Reelbase
+
+/// PostgreSQL's only: SQLite has no prepared statements shared between runs at this level (sqlite-nio prepares each).
+@Suite("Database: statements prepared once per connection")
+struct PreparedStatementTests {
+    /// One connection, so that `pg_prepared_statements` (which lists the asking connection's) sees every run.
+    private static func withOneConnection(_ body: @escaping @Sendable (Database) async throws -> Void) async throws {
+        try await TestApp.withFreshDatabase(.postgres) { url in
+            try await DatabaseConnector.withDatabase(try DatabaseURL(url), poolSize: 1, logger: TestApp.logger, body)
+        }
+    }
+
+    private struct Prepared: Decodable, Equatable {
+        var runs: Int
+        var types: String
+
+        enum CodingKeys: String, CodingKey {
+            case runs
+            case types = "parameter_types"
+        }
+    }
+
+    /// The statements of `text` this connection holds prepared, with how often each ran.
+    private static func prepared(_ text: String, on db: Database) async throws -> [Prepared] {
+        try await db.sql.raw(
+            """
+            SELECT CAST(generic_plans + custom_plans AS BIGINT) AS runs, CAST(parameter_types AS TEXT) AS parameter_types
+            FROM pg_prepared_statements WHERE statement = \(bind: text) AND NOT from_sql
+            """
+        ).all(decoding: Prepared.self)
+    }
+
+    @Test func aStatementWithParametersIsPreparedOnceAndRunAgain() async throws {
+        try await Self.withOneConnection { db in
+            let text = "SELECT CAST($1 AS BIGINT) + 1 AS next"
+            for value in [1, 2, 3] {
+                let next = try await db.sql.raw("SELECT CAST(\(bind: value) AS BIGINT) + 1 AS next").first(decodingColumn: "next", as: Int.self)
+                #expect(next == value + 1)
+            }
+            #expect(try await Self.prepared(text, on: db) == [Prepared(runs: 3, types: "{bigint}")])
+
+            // A transaction's statements stay unnamed: a failed preparation there would stick to the connection.
+            try await db.transaction { connection in
+                try await connection.raw("SELECT CAST(\(bind: 9) AS BIGINT) + 2 AS next").run()
+            }
+            #expect(try await Self.prepared("SELECT CAST($1 AS BIGINT) + 2 AS next", on: db).isEmpty)
+        }
+    }
+
+    /// A statement prepared before its table existed (a background pass racing the migrations at start-up) works once
+    /// the table is there: postgres-nio keeps a failed preparation's error under its name, so the statement gets a new one.
+    @Test func aStatementThatFailedToPrepareIsPreparedAgain() async throws {
+        try await Self.withOneConnection { db in
+            let read: @Sendable () async throws -> [Int] = {
+                try await db.sql.raw("SELECT n FROM later WHERE n > \(bind: 0) ORDER BY n").all(decodingColumn: "n", as: Int.self)
+            }
+            for _ in 0..<2 {
+                await #expect(throws: (any Error).self) { try await read() }
+            }
+            try await db.sql.raw("CREATE TABLE later (n BIGINT NOT NULL)").run()
+            try await db.sql.raw("INSERT INTO later (n) VALUES (1), (2)").run()
+            #expect(try await read() == [1, 2])
+            #expect(try await read() == [1, 2])
+        }
+    }
+
+    /// The same text with a `NULL` where a value was is another statement (the server fixed the parameter's type).
+    @Test func theTypesOfTheValuesAreTheStatementsToo() async throws {
+        try await Self.withOneConnection { db in
+            let text = "SELECT CAST($1 AS TEXT) AS value"
+            let some = try await db.sql.raw("SELECT CAST(\(bind: "x") AS TEXT) AS value").first(decodingColumn: "value", as: String?.self)
+            let none = try await db.sql.raw("SELECT CAST(\(bind: String?.none) AS TEXT) AS value").first(decodingColumn: "value", as: String?.self)
+            #expect(some == "x")
+            #expect(none == .some(nil))
+            #expect(try await Self.prepared(text, on: db) == [Prepared(runs: 1, types: "{text}")])
+        }
+    }
+}
