@@ -16,16 +16,18 @@ public struct Database: Sendable {
     /// Wakes this process's event streams. On SQLite rung here after each commit that wrote events; on PostgreSQL by
     /// the ``PostgresEventListener``, which hears every instance's commits.
     let eventBus: EventBus
+    /// Open once this process has migrated the schema: what background passes wait for.
+    let migrated: MigrationGate
 
     init(sql: any SQLDatabase, dialect: SQLDialectKind, reachability: (any DatabaseReachability)? = nil, retryPolicy: RetryPolicy = .default) {
         self.init(
             sql: sql, dialect: dialect, retryPolicy: retryPolicy, writeGate: dialect == .sqlite ? WriteGate() : nil, reachability: reachability,
-            eventBus: EventBus())
+            eventBus: EventBus(), migrated: MigrationGate())
     }
 
     private init(
         sql: any SQLDatabase, dialect: SQLDialectKind, retryPolicy: RetryPolicy, writeGate: WriteGate?, reachability: (any DatabaseReachability)?,
-        eventBus: EventBus
+        eventBus: EventBus, migrated: MigrationGate
     ) {
         self.sql = sql
         self.dialect = dialect
@@ -33,13 +35,14 @@ public struct Database: Sendable {
         self.writeGate = writeGate
         self.reachability = reachability
         self.eventBus = eventBus
+        self.migrated = migrated
     }
 
     /// The same database (and write queue) reached through another `SQLDatabase`, e.g. one that observes statements.
     func wrapping(_ sql: (any SQLDatabase) -> any SQLDatabase) -> Database {
         Database(
             sql: sql(self.sql), dialect: self.dialect, retryPolicy: self.retryPolicy, writeGate: self.writeGate, reachability: self.reachability,
-            eventBus: self.eventBus)
+            eventBus: self.eventBus, migrated: self.migrated)
     }
 
     /// Runs `body` in a write transaction on one connection, committing if it returns and rolling back if it throws.

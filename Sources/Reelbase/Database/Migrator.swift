@@ -78,6 +78,7 @@ struct Migrator {
         for version in applied {
             self.logger.info("migration applied", metadata: ["version": .stringConvertible(version)])
         }
+        self.database.migrated.open()
         return applied
     }
 }

@@ -15,6 +15,8 @@ struct EffectJobSweeper: Service {
     var interval: Duration { min(.seconds(30), self.timeout / 4) }
 
     func run() async throws {
+        // At start-up, the first sweep waits for the migrations to make its table.
+        guard (try? await cancelWhenGracefulShutdown({ try await self.jobs.database.migrated.wait() })) != nil else { return }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await self.sweep()

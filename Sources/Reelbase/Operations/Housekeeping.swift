@@ -27,7 +27,7 @@ struct Housekeeping: Service {
     static let unknownPaymentEventAge: TimeInterval = 7 * 86_400
 
     func run() async throws {
-        await runPeriodically(every: self.interval, logger: self.logger, failure: "housekeeping failed") { try await self.prune() }
+        await runPeriodically(every: self.interval, after: self.payments.database.migrated, logger: self.logger, failure: "housekeeping failed") { try await self.prune() }
     }
 
     /// One pass.

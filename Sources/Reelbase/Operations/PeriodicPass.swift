@@ -1,11 +1,15 @@
 import Logging
 import ServiceLifecycle
 
-/// The loop of a background service of `serve`: `pass` every `interval` until graceful shutdown.
+/// The loop of a background service of `serve`: `pass` every `interval` until graceful shutdown, once the start-up
+/// migrations have opened `migrated`.
 ///
-/// It waits first: at start-up the server's migrations may still be running, and a just-started instance has nothing
-/// to do that the others have not. A failed pass is logged as `failure` and the next one tries again.
-func runPeriodically(every interval: Duration, logger: Logger, failure: Logger.Message, _ pass: () async throws -> Void) async {
+/// It then waits an interval first: a just-started instance has nothing to do that the others have not. A failed pass
+/// is logged as `failure` and the next one tries again.
+func runPeriodically(
+    every interval: Duration, after migrated: MigrationGate, logger: Logger, failure: Logger.Message, _ pass: () async throws -> Void
+) async {
+    guard (try? await cancelWhenGracefulShutdown({ try await migrated.wait() })) != nil else { return }
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }

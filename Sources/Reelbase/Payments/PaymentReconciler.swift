@@ -28,7 +28,7 @@ struct PaymentReconciler: Service {
     var interval: Duration { min(.seconds(30), self.after / 2) }
 
     func run() async throws {
-        await runPeriodically(every: self.interval, logger: self.logger, failure: "payment reconciliation failed") { try await self.pass() }
+        await runPeriodically(every: self.interval, after: self.payments.database.migrated, logger: self.logger, failure: "payment reconciliation failed") { try await self.pass() }
     }
 
     /// One pass over every payment due at `now`; returns how many it settled.
