@@ -10,7 +10,7 @@ import SQLKit
 /// every run as postgres-nio's unnamed statements are.
 ///
 /// Planning came to dominate the hot reads once visibility joined videos, their owners and blocks into them: the likes
-/// check's statement for 100 ids plans in about 0.9 ms and runs in 0.2 ms (measured on the bench data set: pgbench,
+/// check's statement for 100 ids plans in about 0.9 ms and runs in 0.2 ms (measured on a 20,000-user seed-bench set: pgbench,
 /// 2 clients, 1,065 statements/s unnamed against 7,587 prepared).
 ///
 /// Only statements run on their own, outside transactions: postgres-nio remembers a failed preparation for the rest of
