@@ -126,7 +126,7 @@ struct SQLModerationStore: ModerationStore {
         if let after {
             query = query + " AND (users.created_at, users.id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
-        query = query + " ORDER BY users.created_at DESC, users.id DESC LIMIT \(bind: limit + 1)"
+        query = query + " ORDER BY users.created_at DESC, users.id DESC \(limit: limit + 1)"
         let rows = try await self.database.sql.raw(query).all(decoding: AccountRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
@@ -142,7 +142,7 @@ struct SQLModerationStore: ModerationStore {
             query = query
                 + " WHERE (moderation_log.created_at, moderation_log.id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
-        query = query + " ORDER BY moderation_log.created_at DESC, moderation_log.id DESC LIMIT \(bind: limit + 1)"
+        query = query + " ORDER BY moderation_log.created_at DESC, moderation_log.id DESC \(limit: limit + 1)"
         let rows = try await self.database.sql.raw(query).all(decoding: ModerationLogRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }

@@ -112,7 +112,7 @@ struct SQLBlockStore: BlockStore {
         if let after {
             query = query + " AND (blocks.created_at, blocks.blocked_id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
-        query = query + " ORDER BY blocks.created_at DESC, blocks.blocked_id DESC LIMIT \(bind: limit + 1)"
+        query = query + " ORDER BY blocks.created_at DESC, blocks.blocked_id DESC \(limit: limit + 1)"
         let rows = try await self.database.sql.raw(query).all(decoding: ListedUserRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }

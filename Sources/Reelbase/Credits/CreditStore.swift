@@ -90,7 +90,7 @@ struct SQLCreditStore: CreditStore {
             SELECT \(LedgerRow.columns) FROM credit_transactions
             WHERE user_id = \(bind: userID) \(filter)
             ORDER BY sequence DESC
-            LIMIT \(bind: pageSize) OFFSET \(bind: (page - 1) * pageSize)
+            \(limit: pageSize) OFFSET \(bind: (page - 1) * pageSize)
             """
         ).all(decoding: LedgerRow.self)
         return LedgerPage(rows: rows, total: total)

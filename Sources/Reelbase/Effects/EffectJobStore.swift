@@ -70,7 +70,7 @@ struct EffectJobStore: Sendable {
             SELECT \(EffectJob.columns), \(dialect.exactInstant("effect_jobs.created_at")) AS sort_key FROM effect_jobs
             WHERE user_id = \(bind: userID) \(keyset)
             ORDER BY created_at DESC, id DESC
-            LIMIT \(bind: page.limit + 1)
+            \(limit: page.limit + 1)
             """
         ).all()
         let jobs = try rows.map { (job: try $0.decode(model: EffectJob.self), key: try $0.decode(column: "sort_key", as: Double.self)) }
@@ -161,7 +161,7 @@ struct EffectJobStore: Sendable {
         try await self.database.sql.raw(
             """
             SELECT id FROM effect_jobs WHERE status = \(literal: JobStatus.running.rawValue) AND claimed_at < \(bind: cutoff)
-            ORDER BY claimed_at LIMIT \(bind: limit)
+            ORDER BY claimed_at \(limit: limit)
             """
         ).all(decodingColumn: "id", as: UUID.self)
     }

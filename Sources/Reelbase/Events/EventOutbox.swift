@@ -78,7 +78,7 @@ struct EventOutbox: Sendable {
         try await database.raw(
             """
             SELECT seq, type, payload FROM events WHERE user_id = \(bind: userID) AND seq > \(bind: seq)
-            ORDER BY seq LIMIT \(bind: limit)
+            ORDER BY seq \(limit: limit)
             """
         ).all(decoding: OutboxEvent.self)
     }

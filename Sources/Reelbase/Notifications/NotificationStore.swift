@@ -89,7 +89,7 @@ struct SQLNotificationStore: NotificationStore {
         if let after {
             query = query + " AND (n.created_at, n.id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
-        query = query + " ORDER BY n.created_at DESC, n.id DESC LIMIT \(bind: limit + 1)"
+        query = query + " ORDER BY n.created_at DESC, n.id DESC \(limit: limit + 1)"
         let rows = try await self.database.sql.raw(query).all(decoding: NotificationRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
@@ -101,7 +101,7 @@ struct SQLNotificationStore: NotificationStore {
             SELECT COUNT(*) AS unread FROM (
                 SELECT n.id FROM notifications n \(NotificationRecord.joins)
                 WHERE \(self.visible(to: recipientID)) AND n.read_at IS NULL
-                LIMIT \(bind: cap)
+                \(limit: cap)
             ) AS capped
             """
         ).first(decodingColumn: "unread", as: Int.self) ?? 0

@@ -216,7 +216,7 @@ struct PaymentStore: Sendable {
                 SELECT \(Row.columns) FROM payments
                 WHERE status = \(literal: PaymentStatus.pending.rawValue) AND gateway = \(bind: gateway) AND created_at <= \(bind: cutoff)
                   AND (next_reconcile_at IS NULL OR next_reconcile_at <= \(bind: now))
-                ORDER BY created_at LIMIT \(bind: limit)\(self.database.dialect.forUpdateSkipLocked)
+                ORDER BY created_at \(limit: limit)\(self.database.dialect.forUpdateSkipLocked)
                 """
             ).all(decoding: Row.self)
             for row in rows {

@@ -131,7 +131,7 @@ struct SQLReportStore: ReportStore {
         if let after {
             query = query + " AND (reports.created_at, reports.id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
-        query = query + " ORDER BY reports.created_at DESC, reports.id DESC LIMIT \(bind: limit + 1)"
+        query = query + " ORDER BY reports.created_at DESC, reports.id DESC \(limit: limit + 1)"
         let rows = try await self.database.sql.raw(query).all(decoding: ReportRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
@@ -151,7 +151,7 @@ struct SQLReportStore: ReportStore {
         if let after {
             query = query + " AND (reports.created_at, reports.id) > (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
-        query = query + " ORDER BY reports.created_at, reports.id LIMIT \(bind: limit + 1)"
+        query = query + " ORDER BY reports.created_at, reports.id \(limit: limit + 1)"
         let rows = try await self.database.sql.raw(query).all(decoding: QueuedReportRecord.self)
         return Page(rows: rows, limit: limit, key: \.report.cursor)
     }

@@ -89,7 +89,7 @@ struct SQLSearchStore: SearchStore {
                 < (\(bind: after.rank ?? 0), \(self.dialect.instant(exact: after.instant)), \(bind: after.id))
                 """
         }
-        matches = matches + " ORDER BY scored.relevance DESC, scored.ranked_at DESC, scored.ranked_id DESC LIMIT \(bind: limit + 1)"
+        matches = matches + " ORDER BY scored.relevance DESC, scored.ranked_at DESC, scored.ranked_id DESC \(limit: limit + 1)"
         let statement = VideoSelect(dialect: self.dialect).select(
             viewer: viewer, from: "(" + matches + ") AS ranked JOIN videos ON videos.id = ranked.ranked_id", extra: "ranked.relevance AS search_rank"
         ) + " ORDER BY ranked.relevance DESC, videos.created_at DESC, videos.id DESC"
@@ -114,7 +114,7 @@ struct SQLSearchStore: SearchStore {
             let last = self.dialect.codePointOrder("(SELECT username FROM users WHERE id = \(bind: after.id))")
             matches = matches + " WHERE scored.tier > \(bind: after.rank ?? 0) OR (scored.tier = \(bind: after.rank ?? 0) AND \(name) > \(last))"
         }
-        matches = matches + " ORDER BY scored.tier, \(name) LIMIT \(bind: limit + 1)"
+        matches = matches + " ORDER BY scored.tier, \(name) \(limit: limit + 1)"
         var columns = UserRecord.columns + ", ranked.tier AS search_rank"
         if let viewer { columns = columns + ", " + FollowViewerState.columns(viewer: viewer) }
         let statement: SQLQueryString = "SELECT " + columns + " FROM (" + matches + ") AS ranked JOIN users ON users.id = ranked.ranked_id"

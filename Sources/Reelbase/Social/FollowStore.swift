@@ -130,7 +130,7 @@ struct SQLFollowStore: FollowStore {
         if let after {
             query = query + " AND (follows.created_at, follows.\(ident: listed)) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
-        query = query + " ORDER BY follows.created_at DESC, follows.\(ident: listed) DESC LIMIT \(bind: limit + 1)"
+        query = query + " ORDER BY follows.created_at DESC, follows.\(ident: listed) DESC \(limit: limit + 1)"
         let rows = try await self.database.sql.raw(query).all(decoding: FollowListEntry.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }

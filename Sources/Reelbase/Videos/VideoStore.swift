@@ -75,7 +75,7 @@ struct SQLVideoStore: VideoStore {
         if let after {
             query = query + " AND (videos.created_at, videos.id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
-        query = query + " ORDER BY videos.created_at DESC, videos.id DESC LIMIT \(bind: limit + 1)"
+        query = query + " ORDER BY videos.created_at DESC, videos.id DESC \(limit: limit + 1)"
         let rows = try await self.database.sql.raw(query).all(decoding: VideoRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }

@@ -74,6 +74,6 @@ private enum SearchBackfill {
     private static func page(_ select: SQLQueryString, after: UUID?) -> SQLQueryString {
         var query = select
         if let after { query = query + " WHERE id > \(bind: after)" }
-        return query + " ORDER BY id LIMIT \(bind: self.pageSize)"
+        return query + " ORDER BY id \(limit: self.pageSize)"
     }
 }
