@@ -28,7 +28,7 @@ struct PostgresClientDatabase: SQLDatabase {
             let statements = self.statements(on: connection)
             let (sql, binds) = statements.serialize(query)
             let ran = try await PostgresPreparedStatements.shared.run(
-                sql, binds: binds, on: connection, logger: self.logger, queryLogLevel: self.queryLogLevel, onRow)
+                sql, binds: binds, on: statements, logger: self.logger, queryLogLevel: self.queryLogLevel, onRow)
             if !ran { try await statements.execute(sql: query, onRow) }
         }
     }
@@ -65,11 +65,22 @@ struct OpenConnectionStatements: SQLDatabase {
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
         self.connection.eventLoop.flatSubmit {
-            guard !self.connection.isClosed else {
-                self.logger.warning("statement refused: its connection has closed")
-                return self.connection.eventLoop.makeFailedFuture(DatabaseUnavailable(.connectionClosed))
+            do {
+                try self.refuseIfClosed()
+            } catch {
+                return self.connection.eventLoop.makeFailedFuture(error)
             }
             return self.base.execute(sql: query, onRow)
+        }
+    }
+
+    /// Throws ``DatabaseUnavailable`` if the connection has closed. Only on the connection's event loop, right before
+    /// the statement is written, does a pass mean the statement will be answered (prepared ones check here too).
+    func refuseIfClosed() throws {
+        self.connection.eventLoop.assertInEventLoop()
+        guard !self.connection.isClosed else {
+            self.logger.warning("statement refused: its connection has closed")
+            throw DatabaseUnavailable(.connectionClosed)
         }
     }
 

@@ -43,11 +43,11 @@ struct PostgresPreparedStatements: Sendable {
         self.capacity = capacity
     }
 
-    /// Runs `sql` with `binds` on `connection` as a prepared statement and returns `true`, or returns `false` without
-    /// running it when it cannot be prepared (no parameters, a value postgres-nio cannot encode by itself, the
-    /// registry full): the caller runs it unnamed then.
+    /// Runs `sql` with `binds` on the connection of `statements` as a prepared statement and returns `true`, or
+    /// returns `false` without running it when it cannot be prepared (no parameters, a value postgres-nio cannot
+    /// encode by itself, the registry full): the caller runs it unnamed then.
     func run(
-        _ sql: String, binds: [any Encodable & Sendable], on connection: PostgresConnection, logger: Logger,
+        _ sql: String, binds: [any Encodable & Sendable], on statements: OpenConnectionStatements, logger: Logger,
         queryLogLevel: Logger.Level?, _ onRow: @escaping @Sendable (any SQLRow) -> Void
     ) async throws -> Bool {
         guard !binds.isEmpty, let bindings = Self.bindings(binds) else { return false }
@@ -56,14 +56,11 @@ struct PostgresPreparedStatements: Sendable {
         if let queryLogLevel {
             logger.log(level: queryLogLevel, "Executing prepared statement", metadata: ["sql": .string(sql), "statement": .string(name)])
         }
+        let connection = statements.connection
         do {
+            // On the connection's event loop from the check to the write, as ``OpenConnectionStatements`` runs its own.
             try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: connection.eventLoop)) {
-                // On the connection's event loop, nothing closes its channel between this check and the statement's
-                // write (see ``OpenConnectionStatements``): a statement written to a closed channel is never answered.
-                guard !connection.isClosed else {
-                    logger.warning("statement refused: its connection has closed")
-                    throw DatabaseUnavailable(.connectionClosed)
-                }
+                try statements.refuseIfClosed()
                 let rows = try await NamedStatement.$running.withValue(NamedStatement.Text(name: name, sql: sql)) {
                     try await connection.execute(NamedStatement(bindings: bindings.bindings), logger: logger)
                 }

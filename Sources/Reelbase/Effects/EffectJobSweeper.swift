@@ -15,16 +15,10 @@ struct EffectJobSweeper: Service {
     var interval: Duration { min(.seconds(30), self.timeout / 4) }
 
     func run() async throws {
-        // At start-up, the first sweep waits for the migrations to make its table.
-        guard (try? await cancelWhenGracefulShutdown({ try await self.jobs.database.migrated.wait() })) != nil else { return }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await self.sweep()
-            } catch {
-                self.logger.warning("effect job sweep failed", metadata: ["error": .string(String(reflecting: error))])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-        }
+        await runPeriodically(
+            every: self.interval, after: self.jobs.database.migrated, firstPassAtOnce: true, logger: self.logger,
+            failure: "effect job sweep failed"
+        ) { try await self.sweep() }
     }
 
     /// One pass; returns how many jobs it ended.
