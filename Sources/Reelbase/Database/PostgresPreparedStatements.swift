@@ -64,7 +64,7 @@ struct PostgresPreparedStatements: Sendable {
                 let rows = try await NamedStatement.$running.withValue(NamedStatement.Text(name: name, sql: sql)) {
                     try await connection.execute(NamedStatement(bindings: bindings.bindings), logger: logger)
                 }
-                for try await row in rows { onRow(row.sql()) }
+                for try await row in rows { onRow(PostgresRowReader(row)) }
             }
         } catch let error as PSQLError where Self.invalidatesStatement(error) {
             self.retire(key)

@@ -104,4 +104,36 @@ struct PreparedStatementTests {
             #expect(plans == [3])
         }
     }
+
+    private struct Mixed: Decodable, Equatable {
+        var id: UUID
+        var name: String
+        var nothing: String?
+        var count: Int
+        var small: Int
+        var total: Int
+        var ratio: Double
+        var average: Double
+        var flag: Bool
+        var at: Date
+    }
+
+    /// A prepared statement's rows are read by ``PostgresRowReader``: each type as postgres-kit reads it, `numeric`
+    /// read as a `Double` (an `AVG`) included, which only postgres-kit's own reader can do.
+    @Test func aPreparedStatementsRowDecodesEveryTypeAsBefore() async throws {
+        try await Self.withOneConnection { db in
+            let id = UUID()
+            let at = Date(timeIntervalSince1970: 1_764_633_600.25)
+            let row = try await db.sql.raw(
+                """
+                SELECT CAST(\(bind: id) AS UUID) AS id, CAST(\(bind: "하나 one") AS TEXT) AS name, CAST(NULL AS TEXT) AS nothing,
+                       CAST(\(bind: 7) AS BIGINT) AS count, CAST(3 AS INTEGER) AS small,
+                       CAST(\(bind: 2_000_000_000) AS BIGINT) * 2 AS total,
+                       CAST(1.5 AS DOUBLE PRECISION) AS ratio,
+                       (SELECT AVG(n) FROM (VALUES (1), (2)) AS v (n)) AS average, TRUE AS flag, CAST(\(bind: at) AS TIMESTAMPTZ) AS at
+                """
+            ).first(decoding: Mixed.self)
+            #expect(row == Mixed(id: id, name: "하나 one", nothing: nil, count: 7, small: 3, total: 4_000_000_000, ratio: 1.5, average: 1.5, flag: true, at: at))
+        }
+    }
 }
