@@ -14,35 +14,50 @@ struct AdminRoutes {
         var userID: UUID
         var credits: Int
         var reason: String
+        /// ISO 8601, with or without fractional seconds; a string here so that a bad one is a field error of its own.
+        var expiresAt: String?
+        var expiresInDays: Int?
 
         enum CodingKeys: String, CodingKey {
             case credits, reason
             case userID = "user_id"
+            case expiresAt = "expires_at"
+            case expiresInDays = "expires_in_days"
         }
     }
 
     struct GrantResponse: ResponseEncodable {
         var userID: String
-        var row: LedgerRow
+        var grant: Grant
 
-        enum CodingKeys: String, CodingKey { case userID = "user_id" }
+        enum CodingKeys: String, CodingKey {
+            case userID = "user_id"
+            case expiresAt = "expires_at"
+        }
 
         func encode(to encoder: any Encoder) throws {
-            try self.row.encode(to: encoder)
+            try self.grant.row.encode(to: encoder)
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(self.userID, forKey: .userID)
+            // `null` for a lot that never expires: the key is always there.
+            try container.encode(self.grant.expiresAt, forKey: .expiresAt)
         }
     }
 
     struct AuditResponse: ResponseEncodable {
         var usersChecked: Int
         var mismatches: [CreditLedger.Mismatch]
+        var overdueLots: [CreditLedger.OverdueLot]
 
         enum CodingKeys: String, CodingKey {
             case mismatches
             case usersChecked = "users_checked"
+            case overdueLots = "overdue_lots"
         }
     }
+
+    /// The longest `expires_in_days` a grant takes (ten years): longer is a typo more often than a wish.
+    static let grantDaysLimit = 3650
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("credits/grants", use: self.grant)
@@ -57,20 +72,36 @@ struct AdminRoutes {
         validator.check((1...1_000_000).contains(body.credits), "credits", "Must be an integer from 1 to 1000000.")
         let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         validator.checkLength(reason, 1...500, "reason", "Must be 1 to 500 characters.")
+        let now = Date()
+        var expiresAt: Date?
+        if let text = body.expiresAt {
+            expiresAt = Self.instant(text)
+            validator.check(expiresAt.map { $0 > now } ?? false, "expires_at", "Must be an ISO 8601 instant in the future.")
+        }
+        if let days = body.expiresInDays {
+            validator.check(body.expiresAt == nil, "expires_in_days", "Give expires_at or expires_in_days, not both.")
+            validator.check((1...Self.grantDaysLimit).contains(days), "expires_in_days", "Must be an integer from 1 to \(Self.grantDaysLimit).")
+            expiresAt = now.addingTimeInterval(Double(days) * 86_400)
+        }
         try validator.validate()
 
         let movement = CreditLedger.Movement(
             userID: body.userID, type: .bonus, credits: body.credits, description: reason,
-            extraData: ["granted_by": adminID.lowercased])
-        let row = try await self.credits.grant(movement, by: adminID)
+            extraData: ["granted_by": adminID.lowercased], expiresAt: expiresAt, balanceLimit: CreditLedger.grantBalanceLimit)
+        let grant = try await self.credits.grant(movement, by: adminID)
         context.logger.notice("credits granted", metadata: ["to": .string(body.userID.lowercased), "credits": "\(body.credits)"])
-        return EditedResponse(status: .created, response: GrantResponse(userID: body.userID.lowercased, row: row))
+        return EditedResponse(status: .created, response: GrantResponse(userID: body.userID.lowercased, grant: grant))
     }
 
     @Sendable func audit(_ request: Request, context: AppRequestContext) async throws -> AuditResponse {
         _ = try context.requireRole(.admin)
-        let (checked, mismatches) = try await self.credits.audit()
-        return AuditResponse(usersChecked: checked, mismatches: mismatches)
+        let report = try await self.credits.audit()
+        return AuditResponse(usersChecked: report.usersChecked, mismatches: report.mismatches, overdueLots: report.overdueLots)
+    }
+
+    /// An ISO 8601 instant with or without fractional seconds.
+    private static func instant(_ text: String) -> Date? {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 
     @Sendable func setRole(_ request: Request, context: AppRequestContext) async throws -> UserWithRole {

@@ -36,6 +36,10 @@ public struct AppConfiguration: Sendable {
     public var accessTokenTTL = 900
     public var refreshTokenTTL = 2_592_000
     public var signupBonusCredits = 0
+    /// Days before a signup bonus's credits expire (`nil`: never).
+    public var signupBonusTTLDays: Int?
+    /// Seconds between the expiry sweeper's passes; the audit reports lots unexpired two passes after their expiry.
+    public var expirySweepSeconds = 60
     public var serviceKey: String?
     public var paymentGateway = PaymentGatewayKind.mock
     public var stripeSecretKey: String?
@@ -79,6 +83,12 @@ public struct AppConfiguration: Sendable {
         .int("access.token.ttl", \.accessTokenTTL, in: 1...86_400 * 7, help: "Access-token lifetime in seconds"),
         .int("refresh.token.ttl", \.refreshTokenTTL, in: 60...86_400 * 365, help: "Refresh-token lifetime in seconds"),
         .int("signup.bonus.credits", \.signupBonusCredits, in: 0...1_000_000, help: "Credits granted as a bonus row at registration"),
+        .int(
+            "signup.bonus.ttl.days", \.signupBonusTTLDays, in: 1...3650, unset: "never expire",
+            help: "Days before the signup bonus's credits expire"),
+        .int(
+            "expiry.sweep.seconds", \.expirySweepSeconds, in: 1...86_400,
+            help: "Seconds between the passes that expire credit lots past their expiry"),
         .retired(
             "admin.emails",
             because: "roles live in the database: remove it and appoint admins with `reelbase users set-role --email E --role admin`"),

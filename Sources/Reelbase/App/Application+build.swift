@@ -66,6 +66,8 @@ public func buildApplication(
     app.addServices(
         databaseService,
         EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger),
+        CreditExpirySweeper(
+            database: database, ledger: dependencies.ledger, interval: .seconds(configuration.expirySweepSeconds), logger: logger),
         PaymentReconciler(
             payments: dependencies.payments, gateway: dependencies.gateway, after: .seconds(configuration.reconcileAfterSeconds), logger: logger),
         Housekeeping(
@@ -119,7 +121,7 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         payments: PaymentStore(database: database, ledger: ledger, catalog: catalog),
         effects: effects,
         effectJobs: EffectJobStore(database: database, ledger: ledger),
-        credits: SQLCreditStore(database: database, ledger: ledger),
+        credits: SQLCreditStore(database: database, ledger: ledger, sweepInterval: .seconds(configuration.expirySweepSeconds)),
         idempotency: IdempotencyStore(database: database),
         videos: SQLVideoStore(database: database),
         likes: SQLLikeStore(database: database),
@@ -161,6 +163,7 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         passwords: dependencies.passwords,
         ledger: dependencies.ledger,
         signupBonusCredits: dependencies.configuration.signupBonusCredits,
+        signupBonusTTLDays: dependencies.configuration.signupBonusTTLDays,
         limits: dependencies.rateLimits
     ).addRoutes(to: router.group("v1/auth"))
     StripeWebhookRoutes(

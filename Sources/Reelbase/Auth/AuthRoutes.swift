@@ -11,6 +11,8 @@ struct AuthRoutes {
     let passwords: PasswordHasher
     let ledger: CreditLedger
     let signupBonusCredits: Int
+    /// Days the signup bonus's lot lasts; `nil`: it never expires.
+    let signupBonusTTLDays: Int?
     let limits: RateLimiter
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -41,7 +43,8 @@ struct AuthRoutes {
             var user = try await self.users.insert(newUser, on: connection)
             if self.signupBonusCredits > 0 {
                 let bonus = CreditLedger.Movement(
-                    userID: user.id, type: .bonus, credits: self.signupBonusCredits, description: "Signup bonus")
+                    userID: user.id, type: .bonus, credits: self.signupBonusCredits, description: "Signup bonus",
+                    expiresAt: self.signupBonusTTLDays.map { Date().addingTimeInterval(Double($0) * 86_400) })
                 user.credits = try await self.ledger.apply(bonus, on: connection).balanceAfter
             }
             let refreshToken = try await self.refreshTokens.issue(userID: user.id, on: connection)

@@ -1,21 +1,28 @@
 import Foundation
 import SQLKit
 
-/// Every movement of credits, and the only code that changes a balance.
+/// Every movement of credits, and the only code that changes a balance or a lot.
 ///
-/// The rules it keeps (API.md, "Ledger rules"):
+/// The rules it keeps (API.md, "Ledger rules" and "Credit lots"):
 /// - a balance changes only together with exactly one `credit_transactions` row, in the same transaction;
 /// - the balance never goes below zero: the change is one conditional `UPDATE`, which the database applies
 ///   atomically, so concurrent spends cannot both pass a check made before either writes;
 /// - each row's `balance_after` is the balance that `UPDATE` returned, and its `sequence` the user's ledger
 ///   counter bumped by the same statement, so rows are numbered in the order they were written;
 /// - rows are never updated or deleted (the table has triggers refusing it); corrections are new rows;
-/// - each row also appends a `balance` event to its owner's outbox, in the same transaction.
+/// - each row also appends a `balance` event to its owner's outbox, in the same transaction;
+/// - a user's lots (`credit_lots`) hold exactly their balance: a row adding credits opens a lot (or returns them to
+///   the lots a refunded spend drew from); a row removing credits takes them from lots, recording each draw in
+///   `credit_lot_draws`, so that every lot's `remaining` is its `granted` less its draws;
+/// - every transaction that removes credits first locks the user's row and expires their overdue lots (one `expiry`
+///   row per lot), so concurrent spends, refunds and sweeps of one user run one after the other.
 ///
 /// Why the ledger refused a movement; nothing was written.
 enum LedgerError: Error, Sendable, Equatable {
     /// The removal is larger than the balance.
     case insufficientCredits(required: Int, balance: Int)
+    /// The addition would take the balance above the movement's limit (grants: ``CreditLedger/grantBalanceLimit``).
+    case balanceLimit(limit: Int, balance: Int)
     /// No user has that id.
     case unknownUser
 }
@@ -23,8 +30,11 @@ enum LedgerError: Error, Sendable, Equatable {
 struct CreditLedger: Sendable {
     let dialect: SQLDialectKind
 
+    /// The highest balance a grant may leave (API.md). Payments are credited whatever the balance.
+    static let grantBalanceLimit = 2_000_000_000
+
     enum TransactionType: String, Codable, CaseIterable, Sendable {
-        case purchase, usage, refund, bonus
+        case purchase, usage, refund, bonus, subscription, expiry
     }
 
     /// One change of one balance. `credits` is signed: positive adds, negative removes.
@@ -34,6 +44,14 @@ struct CreditLedger: Sendable {
         var credits: Int
         var description: String
         var extraData: [String: String]? = nil
+        /// When the lot opened by added credits expires; `nil`: never.
+        var expiresAt: Date? = nil
+        /// The earlier row this one undoes. Added credits go back to the lots that row drew from (a failed job's
+        /// refund of its usage); removed credits come first out of the lot that row opened (a card refund of its
+        /// purchase).
+        var undoing: UUID? = nil
+        /// The highest balance the movement may leave; `nil`: no limit.
+        var balanceLimit: Int? = nil
     }
 
     /// The ledger row a movement wrote.
@@ -48,6 +66,23 @@ struct CreditLedger: Sendable {
         }
     }
 
+    /// A lot still holding credits, and the description of the row that opened it (`nil`: a balance from before lots).
+    struct Lot: Sendable, Decodable {
+        var id: UUID
+        var userID: UUID
+        var remaining: Int
+        var openedBy: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, remaining
+            case userID = "user_id"
+            case openedBy = "opened_by"
+        }
+
+        /// Read from `credit_lots l LEFT JOIN credit_transactions t ON t.id = l.transaction_id`.
+        static let columns: SQLQueryString = "l.id, l.user_id, l.remaining, t.description AS opened_by"
+    }
+
     /// The balance and ledger counter that one conditional update left.
     private struct BalanceRow: Decodable {
         var credits: Int
@@ -60,15 +95,78 @@ struct CreditLedger: Sendable {
 
     /// Applies `movement` on `connection`, which must be inside a write transaction (``Database/transaction(_:)``).
     ///
-    /// A removal larger than the balance throws ``LedgerError/insufficientCredits(required:balance:)``, having
-    /// written nothing; the caller's transaction rolls back whatever else it wrote.
+    /// A removal first expires the user's overdue lots, then draws on the lots left. A removal larger than the balance
+    /// throws ``LedgerError/insufficientCredits(required:balance:)`` (the balance after those expiries) and an
+    /// addition above `balanceLimit` ``LedgerError/balanceLimit(limit:balance:)``, having written no row for the
+    /// movement; the caller's transaction rolls back whatever else it wrote.
     func apply(_ movement: Movement, on connection: any SQLDatabase) async throws -> Entry {
         precondition(movement.credits != 0, "a ledger row moves at least one credit")
+        if movement.credits < 0 {
+            try await self.expireOverdueLots(of: movement.userID, on: connection)
+        }
+        let entry = try await self.write(movement, on: connection)
+        if movement.credits > 0 {
+            try await self.add(movement, as: entry, on: connection)
+        } else {
+            try await self.draw(movement, as: entry, on: connection)
+        }
+        return entry
+    }
+
+    /// Expires `userID`'s lots that are past their expiry, one `expiry` row each, and returns the balance left.
+    ///
+    /// Locks the user's row first (PostgreSQL; SQLite's write transactions run one at a time): every transaction that
+    /// moves this user's credits takes the same lock before it touches a lot, so none reads a lot another is changing.
+    /// The lock is the one the balance's `UPDATE` takes anyway (``RowLock/counterUpdate``): a stronger one would also
+    /// wait for, and deadlock with, the key-share locks that the user's own likes and job requests hold on the row.
+    /// Throws ``LedgerError/unknownUser``.
+    @discardableResult
+    func expireOverdueLots(of userID: UUID, on connection: any SQLDatabase) async throws -> Int {
+        let read: SQLQueryString = "SELECT credits FROM users WHERE id = \(bind: userID)"
+        guard
+            let balance = try await connection.raw(self.dialect.locking(read, .counterUpdate) ?? read)
+                .first(decodingColumn: "credits", as: Int.self)
+        else { throw LedgerError.unknownUser }
+        let overdue = try await connection.raw(
+            """
+            SELECT \(Lot.columns) FROM credit_lots l LEFT JOIN credit_transactions t ON t.id = l.transaction_id
+            WHERE l.user_id = \(bind: userID) AND l.remaining > 0 AND l.expires_at <= \(self.dialect.now)
+            ORDER BY l.expires_at, t.sequence
+            """
+        ).all(decoding: Lot.self)
+        var left = balance
+        for lot in overdue {
+            left = try await self.expire(lot, on: connection)
+        }
+        return left
+    }
+
+    /// Turns what is left of `lot` into one `expiry` row and returns the balance after it. The caller holds the
+    /// owner's row and read `lot.remaining` under that lock, so the same credits are never expired twice.
+    func expire(_ lot: Lot, on connection: any SQLDatabase) async throws -> Int {
+        let movement = Movement(
+            userID: lot.userID, type: .expiry, credits: -lot.remaining,
+            description: "Expired: \(Self.withoutCreditCount(lot.openedBy ?? "credits")) (\(lot.remaining) credits)",
+            extraData: ["lot_id": lot.id.lowercased])
+        let entry = try await self.write(movement, on: connection)
+        try await self.take(lot.remaining, from: lot.id, by: entry.id, on: connection)
+        return entry.balanceAfter
+    }
+
+    /// `"Purchased Basic Pack (500 credits)"` → `"Purchased Basic Pack"`: an expiry row names what granted the lot
+    /// and then its own count.
+    static func withoutCreditCount(_ description: String) -> String {
+        description.replacing(/\s*\(\d+ credits?\)$/, with: "")
+    }
+
+    /// The conditional update, the ledger row and the outbox event of one movement.
+    private func write(_ movement: Movement, on connection: any SQLDatabase) async throws -> Entry {
+        let limit: SQLQueryString = movement.balanceLimit.map { "AND credits + \(bind: movement.credits) <= \(bind: $0)" } ?? ""
         guard
             let balance = try await connection.raw(
                 """
                 UPDATE users SET credits = credits + \(bind: movement.credits), ledger_sequence = ledger_sequence + 1
-                WHERE id = \(bind: movement.userID) AND credits + \(bind: movement.credits) >= 0
+                WHERE id = \(bind: movement.userID) AND credits + \(bind: movement.credits) >= 0 \(limit)
                 RETURNING credits, ledger_sequence
                 """
             ).first(decoding: BalanceRow.self)
@@ -93,40 +191,151 @@ struct CreditLedger: Sendable {
         return entry
     }
 
-    /// Why the conditional update matched no row: an unknown user, or not enough credits.
+    /// Added credits: back into the lots the undone row drew from, as far as it drew (those past their expiry
+    /// expire again at once, after this row), and the rest into a new lot.
+    private func add(_ movement: Movement, as entry: Entry, on connection: any SQLDatabase) async throws {
+        var unplaced = movement.credits
+        if let undone = movement.undoing {
+            let draws = try await connection.raw(
+                "SELECT lot_id, credits FROM credit_lot_draws WHERE transaction_id = \(bind: undone) AND credits > 0 ORDER BY lot_id"
+            ).all(decoding: Draw.self)
+            for draw in draws where unplaced > 0 {
+                let back = min(draw.credits, unplaced)
+                try await self.take(-back, from: draw.lotID, by: entry.id, on: connection)
+                unplaced -= back
+            }
+            if unplaced < movement.credits {
+                try await self.expireOverdueLots(of: movement.userID, on: connection)
+            }
+        }
+        // Also the refund of a spend from before lots, which drew from none.
+        guard unplaced > 0 else { return }
+        let expiresAt: SQLQueryString = movement.expiresAt.map { "\(bind: $0)" } ?? "NULL"
+        try await connection.raw(
+            """
+            INSERT INTO credit_lots (id, user_id, transaction_id, granted, remaining, expires_at, created_at)
+            VALUES (\(bind: UUID()), \(bind: movement.userID), \(bind: entry.id), \(bind: unplaced), \(bind: unplaced),
+                    \(expiresAt), \(self.dialect.now))
+            """
+        ).run()
+    }
+
+    /// Removed credits: first from the lot the undone row opened, then soonest expiry first, never-expiring lots last,
+    /// ties oldest first (by the opening row's place in the ledger; a balance from before lots is the oldest).
+    private func draw(_ movement: Movement, as entry: Entry, on connection: any SQLDatabase) async throws {
+        let undoneFirst: SQLQueryString = movement.undoing.map { "CASE WHEN l.transaction_id = \(bind: $0) THEN 0 ELSE 1 END, " } ?? ""
+        let lots = try await connection.raw(
+            """
+            SELECT \(Lot.columns) FROM credit_lots l LEFT JOIN credit_transactions t ON t.id = l.transaction_id
+            WHERE l.user_id = \(bind: movement.userID) AND l.remaining > 0
+            ORDER BY \(undoneFirst)CASE WHEN l.expires_at IS NULL THEN 1 ELSE 0 END, l.expires_at, COALESCE(t.sequence, 0)
+            """
+        ).all(decoding: Lot.self)
+        let wanted = -movement.credits
+        var left = wanted
+        for lot in lots where left > 0 {
+            let taken = min(left, lot.remaining)
+            try await self.take(taken, from: lot.id, by: entry.id, on: connection)
+            left -= taken
+        }
+        // The balance covered the removal and the lots add up to the balance, so this means the books are broken:
+        // refuse the whole transaction rather than write a row no lot backs.
+        guard left == 0 else {
+            throw UnexpectedRow("the lots of user \(movement.userID.lowercased) hold \(wanted - left) of the \(wanted) credits drawn")
+        }
+    }
+
+    /// Moves `credits` out of `lot` (negative: back into it) for the row `transactionID`, and records the draw. The
+    /// lot's CHECKs refuse a lot below zero or above its grant.
+    private func take(_ credits: Int, from lot: UUID, by transactionID: UUID, on connection: any SQLDatabase) async throws {
+        try await connection.raw("UPDATE credit_lots SET remaining = remaining - \(bind: credits) WHERE id = \(bind: lot)").run()
+        try await connection.raw(
+            "INSERT INTO credit_lot_draws (transaction_id, lot_id, credits) VALUES (\(bind: transactionID), \(bind: lot), \(bind: credits))"
+        ).run()
+    }
+
+    private struct Draw: Decodable {
+        var lotID: UUID
+        var credits: Int
+        enum CodingKeys: String, CodingKey {
+            case credits
+            case lotID = "lot_id"
+        }
+    }
+
+    /// Why the conditional update matched no row: an unknown user, not enough credits, or too many.
     private func refusal(of movement: Movement, on connection: any SQLDatabase) async throws -> LedgerError {
         guard
             let balance = try await connection.raw("SELECT credits FROM users WHERE id = \(bind: movement.userID)")
                 .first(decodingColumn: "credits", as: Int.self)
         else { return .unknownUser }
+        if movement.credits > 0, let limit = movement.balanceLimit {
+            return .balanceLimit(limit: limit, balance: balance)
+        }
         return .insufficientCredits(required: -movement.credits, balance: balance)
     }
 
     // MARK: Audit
 
-    /// A user whose ledger does not add up.
+    /// A user whose ledger or lots do not add up.
     struct Mismatch: Codable, Sendable, Equatable {
         var userID: String
         var balance: Int
         var ledgerSum: Int
         /// Rows whose `balance_after` is not the running sum of the rows up to and including them.
         var badRowIDs: [String]
+        /// Lots below zero, above their grant, or whose `remaining` is not their grant less their draws. When the
+        /// lots' remaining credits do not add up to the balance but no single lot is wrong, it is empty.
+        var badLotIDs: [String]
 
         enum CodingKeys: String, CodingKey {
             case balance
             case userID = "user_id"
             case ledgerSum = "ledger_sum"
             case badRowIDs = "bad_row_ids"
+            case badLotIDs = "bad_lot_ids"
         }
     }
 
-    /// Recomputes every balance and every running sum from the ledger rows alone.
-    func audit(on database: any SQLDatabase) async throws -> (usersChecked: Int, mismatches: [Mismatch]) {
+    /// A lot still holding credits well after it expired: the sweeper is not running, or not keeping up.
+    struct OverdueLot: Codable, Sendable, Equatable {
+        var lotID: UUID
+        var userID: UUID
+        var remaining: Int
+        var expiresAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case remaining
+            case lotID = "lot_id"
+            case userID = "user_id"
+            case expiresAt = "expires_at"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var json = encoder.container(keyedBy: CodingKeys.self)
+            try json.encode(self.lotID.lowercased, forKey: .lotID)
+            try json.encode(self.userID.lowercased, forKey: .userID)
+            try json.encode(self.remaining, forKey: .remaining)
+            try json.encode(self.expiresAt, forKey: .expiresAt)
+        }
+    }
+
+    /// What the audit found.
+    struct AuditReport: Sendable {
+        var usersChecked: Int
+        var mismatches: [Mismatch]
+        var overdueLots: [OverdueLot]
+    }
+
+    /// Recomputes every balance and every running sum from the ledger rows alone, every lot from its draws, and lists
+    /// the lots holding credits more than `overdueAfter` past their expiry.
+    func audit(on database: any SQLDatabase, overdueAfter: Duration) async throws -> AuditReport {
         let sums = try await database.raw(
             """
-            SELECT u.id, u.credits, COALESCE(SUM(t.credits), 0) AS ledger_sum
-            FROM users u LEFT JOIN credit_transactions t ON t.user_id = u.id
-            GROUP BY u.id, u.credits
+            SELECT u.id, u.credits,
+                   COALESCE((SELECT SUM(t.credits) FROM credit_transactions t WHERE t.user_id = u.id), 0) AS ledger_sum,
+                   COALESCE((SELECT SUM(l.remaining) FROM credit_lots l WHERE l.user_id = u.id), 0) AS lot_sum
+            FROM users u
             """
         ).all(decoding: UserSum.self)
         let badRows = try await database.raw(
@@ -139,22 +348,40 @@ struct CreditLedger: Sendable {
             WHERE running <> balance_after OR balance_after < 0
             """
         ).all(decoding: BadRow.self)
+        let badLots = try await database.raw(
+            """
+            SELECT l.id, l.user_id FROM credit_lots l
+            WHERE l.remaining < 0 OR l.remaining > l.granted
+               OR l.remaining <> l.granted - COALESCE((SELECT SUM(d.credits) FROM credit_lot_draws d WHERE d.lot_id = l.id), 0)
+            """
+        ).all(decoding: BadRow.self)
         let badRowsByUser = Dictionary(grouping: badRows, by: \.userID).mapValues { $0.map(\.id.lowercased) }
+        let badLotsByUser = Dictionary(grouping: badLots, by: \.userID).mapValues { $0.map(\.id.lowercased) }
         let mismatches = sums.compactMap { sum -> Mismatch? in
-            let bad = badRowsByUser[sum.id] ?? []
-            guard sum.credits != sum.ledgerSum || !bad.isEmpty || sum.credits < 0 else { return nil }
-            return Mismatch(userID: sum.id.lowercased, balance: sum.credits, ledgerSum: sum.ledgerSum, badRowIDs: bad)
+            let rows = badRowsByUser[sum.id] ?? [], lots = badLotsByUser[sum.id] ?? []
+            let addsUp = sum.credits == sum.ledgerSum && sum.credits == sum.lotSum && sum.credits >= 0
+            guard !addsUp || !rows.isEmpty || !lots.isEmpty else { return nil }
+            return Mismatch(userID: sum.id.lowercased, balance: sum.credits, ledgerSum: sum.ledgerSum, badRowIDs: rows, badLotIDs: lots)
         }
-        return (sums.count, mismatches)
+        let overdue = try await database.raw(
+            """
+            SELECT id AS lot_id, user_id, remaining, expires_at FROM credit_lots
+            WHERE remaining > 0 AND expires_at < \(bind: Date().addingTimeInterval(-Double(overdueAfter.components.seconds)))
+            ORDER BY expires_at
+            """
+        ).all(decoding: OverdueLot.self)
+        return AuditReport(usersChecked: sums.count, mismatches: mismatches, overdueLots: overdue)
     }
 
     private struct UserSum: Decodable {
         var id: UUID
         var credits: Int
         var ledgerSum: Int
+        var lotSum: Int
         enum CodingKeys: String, CodingKey {
             case id, credits
             case ledgerSum = "ledger_sum"
+            case lotSum = "lot_sum"
         }
     }
 

@@ -53,17 +53,22 @@ struct BalanceResponse: ResponseEncodable, Sendable {
     var balance: Int
     var totalEarned: Int
     var totalSpent: Int
+    var totalExpired: Int
+    var expiring: [ExpiringCredits]
 
     enum CodingKeys: String, CodingKey {
-        case balance
+        case balance, expiring
         case totalEarned = "total_earned"
         case totalSpent = "total_spent"
+        case totalExpired = "total_expired"
     }
 
-    init(_ totals: WalletTotals) {
-        self.balance = totals.balance
-        self.totalEarned = totals.earned
-        self.totalSpent = totals.spent
+    init(_ wallet: Wallet) {
+        self.balance = wallet.totals.balance
+        self.totalEarned = wallet.totals.earned
+        self.totalSpent = wallet.totals.spent
+        self.totalExpired = wallet.totals.expired
+        self.expiring = wallet.expiring
     }
 }
 
@@ -110,7 +115,9 @@ struct HistoryQuery: Sendable {
         }
         if let text = query["transaction_type"], !text.isEmpty {
             self.type = CreditLedger.TransactionType(rawValue: text)
-            validator.check(self.type != nil, "transaction_type", "Must be one of purchase, usage, refund, bonus.")
+            validator.check(
+                self.type != nil, "transaction_type",
+                "Must be one of \(CreditLedger.TransactionType.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         try validator.validate()
         // Beyond this the offset would overflow long before any ledger is that long.

@@ -47,10 +47,10 @@ struct CreditRoutes {
 
     @Sendable func balance(_ request: Request, context: AppRequestContext) async throws -> BalanceResponse {
         let userID = try context.requireUser()
-        guard let totals = try await self.store.totals(userID: userID) else {
+        guard let wallet = try await self.store.wallet(userID: userID) else {
             throw Problem.unauthorized("The account no longer exists.")
         }
-        return BalanceResponse(totals)
+        return BalanceResponse(wallet)
     }
 
     @Sendable func history(_ request: Request, context: AppRequestContext) async throws -> HistoryResponse {
@@ -93,6 +93,13 @@ extension LedgerError: ProblemConvertible {
                 code: "insufficient_credits",
                 detail: "This costs \(required) credits and the balance is \(balance).",
                 extensions: ["required": required, "balance": balance]
+            )
+        case .balanceLimit(let limit, let balance):
+            Problem(
+                .unprocessableContent,
+                code: "balance_limit",
+                detail: "This would take the balance of \(balance) above \(limit) credits.",
+                extensions: ["limit": limit, "balance": balance]
             )
         case .unknownUser:
             .notFound("User")

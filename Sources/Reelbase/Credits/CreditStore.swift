@@ -6,6 +6,31 @@ struct WalletTotals: Sendable, Equatable, Decodable {
     var balance: Int
     var earned: Int
     var spent: Int
+    var expired: Int
+}
+
+/// Credits of one lot that will expire (`GET /v1/credits/balance`'s `expiring`).
+struct ExpiringCredits: Sendable, Equatable, Codable {
+    var credits: Int
+    var expiresAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case credits
+        case expiresAt = "expires_at"
+    }
+}
+
+/// A wallet as `GET /v1/credits/balance` shows it.
+struct Wallet: Sendable, Equatable {
+    var totals: WalletTotals
+    /// Soonest first, at most ``SQLCreditStore/expiringShown``.
+    var expiring: [ExpiringCredits]
+}
+
+/// A grant's ledger row and when its lot expires (`nil`: never).
+struct Grant: Sendable {
+    var row: LedgerRow
+    var expiresAt: Date?
 }
 
 /// One ledger row, read from the database and shown as is in the history (the seed's shape).
@@ -46,37 +71,56 @@ struct LedgerPage: Sendable {
 /// Reads of the wallet, and the grants of administrators.
 protocol CreditStore: Sendable {
     /// `nil` for an unknown user.
-    func totals(userID: UUID) async throws -> WalletTotals?
+    func wallet(userID: UUID) async throws -> Wallet?
     /// Newest first; `page` counts from 1.
     func history(userID: UUID, type: CreditLedger.TransactionType?, page: Int, pageSize: Int) async throws -> LedgerPage
     /// Grants credits as a `bonus` row, recorded in the moderation log as `adminID`'s; throws
-    /// ``LedgerError/unknownUser`` for an unknown user.
-    func grant(_ movement: CreditLedger.Movement, by adminID: UUID) async throws -> LedgerRow
-    /// Recomputes every balance and running sum from the ledger rows alone.
-    func audit() async throws -> (usersChecked: Int, mismatches: [CreditLedger.Mismatch])
+    /// ``LedgerError/unknownUser`` for an unknown user and ``LedgerError/balanceLimit(limit:balance:)`` when the
+    /// movement's limit would be passed.
+    func grant(_ movement: CreditLedger.Movement, by adminID: UUID) async throws -> Grant
+    /// Recomputes every balance, running sum and lot, and lists lots left unexpired for more than two sweeps.
+    func audit() async throws -> CreditLedger.AuditReport
 }
 
 struct SQLCreditStore: CreditStore {
     let database: Database
     let ledger: CreditLedger
+    /// The expiry sweeper's interval: a lot still holding credits two of them past its expiry is reported.
+    let sweepInterval: Duration
 
-    /// One statement, so the balance and the totals come from the same snapshot.
-    /// Purchases, bonuses and card refunds (negative `refund`) are earned; usage and refunds of failed effects
-    /// (positive `refund`) are spent.
-    func totals(userID: UUID) async throws -> WalletTotals? {
+    /// API.md: the balance lists at most 10 expiring lots.
+    static let expiringShown = 10
+
+    /// The balance and totals in one statement, so they come from the same snapshot; the expiring lots in a second
+    /// (a lot changes only with the balance, and both read committed state). Purchases, bonuses, subscription
+    /// credits and card refunds (negative `refund`) are earned; usage and refunds of failed effects (positive
+    /// `refund`) are spent; `expiry` rows are expired.
+    func wallet(userID: UUID) async throws -> Wallet? {
         typealias Kind = CreditLedger.TransactionType
-        return try await self.database.sql.raw(
+        let earnedTypes = [Kind.purchase, .bonus, .subscription].map(\.rawValue)
+        guard
+            let totals = try await self.database.sql.raw(
+                """
+                SELECT u.credits AS balance,
+                    COALESCE(SUM(CASE WHEN t.transaction_type IN (\(literals: earnedTypes, joinedBy: ", "))
+                                        OR (t.transaction_type = \(literal: Kind.refund.rawValue) AND t.credits < 0) THEN t.credits END), 0) AS earned,
+                    COALESCE(SUM(CASE WHEN t.transaction_type = \(literal: Kind.usage.rawValue)
+                                        OR (t.transaction_type = \(literal: Kind.refund.rawValue) AND t.credits > 0) THEN -t.credits END), 0) AS spent,
+                    COALESCE(SUM(CASE WHEN t.transaction_type = \(literal: Kind.expiry.rawValue) THEN -t.credits END), 0) AS expired
+                FROM users u LEFT JOIN credit_transactions t ON t.user_id = u.id
+                WHERE u.id = \(bind: userID)
+                GROUP BY u.id, u.credits
+                """
+            ).first(decoding: WalletTotals.self)
+        else { return nil }
+        let expiring = try await self.database.sql.raw(
             """
-            SELECT u.credits AS balance,
-                COALESCE(SUM(CASE WHEN t.transaction_type IN (\(literals: [Kind.purchase.rawValue, Kind.bonus.rawValue], joinedBy: ", "))
-                                    OR (t.transaction_type = \(literal: Kind.refund.rawValue) AND t.credits < 0) THEN t.credits END), 0) AS earned,
-                COALESCE(SUM(CASE WHEN t.transaction_type = \(literal: Kind.usage.rawValue)
-                                    OR (t.transaction_type = \(literal: Kind.refund.rawValue) AND t.credits > 0) THEN -t.credits END), 0) AS spent
-            FROM users u LEFT JOIN credit_transactions t ON t.user_id = u.id
-            WHERE u.id = \(bind: userID)
-            GROUP BY u.id, u.credits
+            SELECT remaining AS credits, expires_at FROM credit_lots
+            WHERE user_id = \(bind: userID) AND remaining > 0 AND expires_at IS NOT NULL
+            ORDER BY expires_at, created_at \(limit: Self.expiringShown)
             """
-        ).first(decoding: WalletTotals.self)
+        ).all(decoding: ExpiringCredits.self)
+        return Wallet(totals: totals, expiring: expiring)
     }
 
     /// Newest first in the order rows were written (the per-user sequence), not by timestamp.
@@ -96,7 +140,7 @@ struct SQLCreditStore: CreditStore {
         return LedgerPage(rows: rows, total: total)
     }
 
-    func grant(_ movement: CreditLedger.Movement, by adminID: UUID) async throws -> LedgerRow {
+    func grant(_ movement: CreditLedger.Movement, by adminID: UUID) async throws -> Grant {
         let log = ModerationLog(dialect: self.database.dialect)
         return try await self.database.transaction { connection in
             let entry = try await self.ledger.apply(movement, on: connection)
@@ -109,11 +153,11 @@ struct SQLCreditStore: CreditStore {
                 let row = try await connection.raw("SELECT \(LedgerRow.columns) FROM credit_transactions WHERE id = \(bind: entry.id)")
                     .first(decoding: LedgerRow.self)
             else { throw UnexpectedRow("the ledger row \(entry.id) just written is missing") }
-            return row
+            return Grant(row: row, expiresAt: movement.expiresAt)
         }
     }
 
-    func audit() async throws -> (usersChecked: Int, mismatches: [CreditLedger.Mismatch]) {
-        try await self.ledger.audit(on: self.database.sql)
+    func audit() async throws -> CreditLedger.AuditReport {
+        try await self.ledger.audit(on: self.database.sql, overdueAfter: self.sweepInterval * 2)
     }
 }

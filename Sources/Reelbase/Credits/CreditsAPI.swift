@@ -18,8 +18,16 @@ enum CreditsAPI: APIPart {
             ],
             "/v1/credits/balance": [
                 "get": OAS.operation(
-                    "Balance and totals (seed §2.3)", tag: "Credits", auth: .user,
-                    responses: [200: ("Balance", OAS.object(["balance": OAS.integer, "total_earned": OAS.integer, "total_spent": OAS.integer]))])
+                    "Balance and totals (seed §2.3), expired credits and the lots that will expire", tag: "Credits", auth: .user,
+                    responses: [
+                        200: (
+                            "Balance",
+                            OAS.object([
+                                "balance": OAS.integer, "total_earned": OAS.integer, "total_spent": OAS.integer, "total_expired": OAS.integer,
+                                "expiring": OAS.array(OAS.object(["credits": OAS.integer, "expires_at": OAS.dateTime])),
+                            ])
+                        )
+                    ])
             ],
             "/v1/credits/history": [
                 "get": OAS.operation(
@@ -27,7 +35,7 @@ enum CreditsAPI: APIPart {
                     parameters: [
                         OAS.query("page", ["type": "integer", "minimum": 1, "default": 1], "Page number."),
                         OAS.query("page_size", ["type": "integer", "minimum": 1, "maximum": 100, "default": 20], "Rows per page."),
-                        OAS.query("transaction_type", OAS.string(["purchase", "usage", "refund", "bonus"]), "Only rows of this type."),
+                        OAS.query("transaction_type", Self.transactionType, "Only rows of this type."),
                     ],
                     responses: [
                         200: (
@@ -41,15 +49,19 @@ enum CreditsAPI: APIPart {
             ],
             "/v1/admin/credits/grants": [
                 "post": OAS.operation(
-                    "Grant credits as a bonus row (admins)", tag: "Admin", auth: .user,
-                    body: OAS.object([
-                        "user_id": OAS.uuid, "credits": ["type": "integer", "minimum": 1, "maximum": 1_000_000], "reason": OAS.string,
-                    ]),
+                    "Grant credits as a bonus row (admins); its lot expires at expires_at, after expires_in_days, or never",
+                    tag: "Admin", auth: .user,
+                    body: OAS.object(
+                        [
+                            "user_id": OAS.uuid, "credits": ["type": "integer", "minimum": 1, "maximum": 1_000_000], "reason": OAS.string,
+                            "expires_at": OAS.dateTime,
+                            "expires_in_days": ["type": "integer", "minimum": 1, "maximum": AdminRoutes.grantDaysLimit],
+                        ], required: ["user_id", "credits", "reason"]),
                     responses: [201: ("The bonus row", OAS.ref("Grant"))])
             ],
             "/v1/admin/credits/audit": [
                 "get": OAS.operation(
-                    "Recompute every balance and running sum from the ledger (admins)", tag: "Admin", auth: .user,
+                    "Recompute every balance, running sum and lot from the ledger (admins)", tag: "Admin", auth: .user,
                     responses: [
                         200: (
                             "Audit",
@@ -58,7 +70,12 @@ enum CreditsAPI: APIPart {
                                 "mismatches": OAS.array(
                                     OAS.object([
                                         "user_id": OAS.uuid, "balance": OAS.integer, "ledger_sum": OAS.integer,
-                                        "bad_row_ids": OAS.array(OAS.uuid),
+                                        "bad_row_ids": OAS.array(OAS.uuid), "bad_lot_ids": OAS.array(OAS.uuid),
+                                    ])),
+                                // Lots still holding credits more than two EXPIRY_SWEEP_SECONDS past their expiry.
+                                "overdue_lots": OAS.array(
+                                    OAS.object([
+                                        "lot_id": OAS.uuid, "user_id": OAS.uuid, "remaining": OAS.integer, "expires_at": OAS.dateTime,
                                     ])),
                             ])
                         )
@@ -69,10 +86,12 @@ enum CreditsAPI: APIPart {
 
     static var ledgerRow: [String: OAS.Object] {
         [
-            "id": OAS.uuid, "transaction_type": OAS.string(["purchase", "usage", "refund", "bonus"]), "credits": OAS.integer,
+            "id": OAS.uuid, "transaction_type": Self.transactionType, "credits": OAS.integer,
             "balance_after": OAS.integer, "description": OAS.string, "created_at": OAS.dateTime,
         ]
     }
+
+    static var transactionType: OAS.Object { OAS.string(CreditLedger.TransactionType.allCases.map(\.rawValue)) }
 
     static var schemas: OAS.Object {
         [
@@ -88,7 +107,7 @@ enum CreditsAPI: APIPart {
                 "status": OAS.string(["pending"]), "payment_intent_id": OAS.string, "client_secret": OAS.string,
             ]),
             "LedgerRow": OAS.object(ledgerRow),
-            "Grant": OAS.object(ledgerRow.merging(["user_id": OAS.uuid]) { $1 }),
+            "Grant": OAS.object(ledgerRow.merging(["user_id": OAS.uuid, "expires_at": OAS.nullable(OAS.dateTime)]) { $1 }),
         ]
     }
 }

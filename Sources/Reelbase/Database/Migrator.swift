@@ -39,6 +39,7 @@ struct Migrator {
         .reports,
         .notifications,
         .search,
+        .creditLots,
     ]
 
     let database: Database

@@ -99,6 +99,52 @@ public enum SQLDialectKind: Sendable {
     /// Like ``forUpdate`` but skipping rows other workers hold, so claimers never queue behind each other.
     var forUpdateSkipLocked: SQLQueryString { self == .postgres ? " FOR UPDATE SKIP LOCKED" : "" }
 
+    /// Claims the rows of the listed tables of a join for an update of non-key columns (``RowLock/counterUpdate``'s
+    /// strength), skipping rows another transaction holds; empty on SQLite, whose write lock is already held.
+    func forNoKeyUpdateSkipLocked(of tables: [String]) -> SQLQueryString {
+        guard self == .postgres else { return "" }
+        return " FOR NO KEY UPDATE OF \(unsafeRaw: tables.joined(separator: ", ")) SKIP LOCKED"
+    }
+
+    /// A new random UUID, in the form the driver reads back (uppercase text on SQLite).
+    var randomUUID: SQLQueryString {
+        switch self {
+        case .postgres: "gen_random_uuid()"
+        case .sqlite:
+            """
+            upper(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
+                  substr('89AB', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))
+            """
+        }
+    }
+
+    /// Statements giving `column` of `table` a new `CHECK` (`check`): PostgreSQL replaces the column's constraint in
+    /// place; SQLite cannot alter a constraint, so the rows move to a table made by `definition` (the same columns in
+    /// the same order, with the new check) that then takes the old one's name, and `rebuild` makes again the indexes
+    /// and triggers that went with the old table. Only for a table no foreign key points at: SQLite cannot switch
+    /// foreign keys off inside the migration's transaction.
+    func replacingCheck(
+        table: String, column: String, definition: (String) -> SQLQueryString, check: SQLQueryString, rebuild: [SQLQueryString]
+    ) -> [SQLQueryString] {
+        switch self {
+        case .postgres:
+            // PostgreSQL's name for a column's CHECK written without a name.
+            let constraint = "\(table)_\(column)_check"
+            return [
+                "ALTER TABLE \(ident: table) DROP CONSTRAINT \(ident: constraint)",
+                "ALTER TABLE \(ident: table) ADD CONSTRAINT \(ident: constraint) \(check)",
+            ]
+        case .sqlite:
+            let copy = table + "_new"
+            return [
+                definition(copy),
+                "INSERT INTO \(ident: copy) SELECT * FROM \(ident: table)",
+                "DROP TABLE \(ident: table)",
+                "ALTER TABLE \(ident: copy) RENAME TO \(ident: table)",
+            ] + rebuild
+        }
+    }
+
     /// Serialises concurrent migrators (several instances starting at once). SQLite's `BEGIN IMMEDIATE` already does.
     var migrationLock: SQLQueryString? {
         self == .postgres ? "SELECT pg_advisory_xact_lock(7342619)" : nil

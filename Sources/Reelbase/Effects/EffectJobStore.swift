@@ -54,6 +54,11 @@ struct EffectJobStore: Sendable {
         return AcceptedJob(jobID: jobID, creditsCharged: effect.credits, newBalance: charge.balanceAfter)
     }
 
+    /// Expires the user's overdue lots in a transaction of its own.
+    func expireOverdueLots(of userID: UUID) async throws {
+        try await self.database.transaction { connection in _ = try await self.ledger.expireOverdueLots(of: userID, on: connection) }
+    }
+
     func find(id: UUID) async throws -> EffectJob? {
         try await self.database.sql.raw("SELECT \(EffectJob.columns) FROM effect_jobs WHERE id = \(bind: id)")
             .first(decoding: EffectJob.self)
@@ -148,7 +153,9 @@ struct EffectJobStore: Sendable {
                 CreditLedger.Movement(
                     userID: job.userID, type: .refund, credits: job.creditsCharged,
                     description: "Refund: \(job.effectName) (\(job.creditsCharged) credits)",
-                    extraData: ["job_id": job.id.lowercased, "effect_id": job.effectID]),
+                    extraData: ["job_id": job.id.lowercased, "effect_id": job.effectID],
+                    // Back to the lots the charge drew from.
+                    undoing: job.usageTransactionID),
                 on: connection)
             try await connection.raw("UPDATE effect_jobs SET refund_transaction_id = \(bind: refund.id) WHERE id = \(bind: id)").run()
             try await self.announce(job, refund: refund.credits, on: connection)

@@ -68,6 +68,8 @@ struct EffectJob: Sendable, Decodable {
     var videoURL: String?
     var status: JobStatus
     var creditsCharged: Int
+    /// The `usage` row that charged it: its refund goes back to the lots that row drew from.
+    var usageTransactionID: UUID
     var outputURL: String?
     var error: String?
     var createdAt: Date
@@ -76,6 +78,7 @@ struct EffectJob: Sendable, Decodable {
     enum CodingKeys: String, CodingKey {
         case id, status, error
         case userID = "user_id"
+        case usageTransactionID = "usage_transaction_id"
         case effectID = "effect_id"
         case effectName = "effect_name"
         case videoID = "video_id"
@@ -88,7 +91,7 @@ struct EffectJob: Sendable, Decodable {
 
     static let columns: SQLQueryString = """
         effect_jobs.id, effect_jobs.user_id, effect_jobs.effect_id, effect_jobs.effect_name, effect_jobs.video_id,
-        effect_jobs.status, effect_jobs.credits_charged, effect_jobs.output_url, effect_jobs.error,
+        effect_jobs.status, effect_jobs.credits_charged, effect_jobs.usage_transaction_id, effect_jobs.output_url, effect_jobs.error,
         effect_jobs.created_at, effect_jobs.updated_at,
         (SELECT video_url FROM videos WHERE videos.id = effect_jobs.video_id) AS video_url
         """

@@ -33,17 +33,24 @@ struct EffectRoutes {
             throw Problem.notFound("Effect")
         }
         let body = try await request.decodeJSON(as: CreateJobRequest.self, context: context)
-        let answer = try await self.idempotency.perform(
-            key.map {
-                IdempotentRequest(
-                    userID: userID, scope: .effectJob, key: $0, fingerprint: RequestFingerprint(effect.id, body.videoID.lowercased))
-            },
-            commit: { connection in
-                let accepted = try await self.jobs.enqueue(effect: effect, videoID: body.videoID, userID: userID, on: connection)
-                return try StoredResponse(status: .accepted, encoding: JobAcceptedResponse(accepted))
-            }
-        )
-        return answer.response
+        do {
+            let answer = try await self.idempotency.perform(
+                key.map {
+                    IdempotentRequest(
+                        userID: userID, scope: .effectJob, key: $0, fingerprint: RequestFingerprint(effect.id, body.videoID.lowercased))
+                },
+                commit: { connection in
+                    let accepted = try await self.jobs.enqueue(effect: effect, videoID: body.videoID, userID: userID, on: connection)
+                    return try StoredResponse(status: .accepted, encoding: JobAcceptedResponse(accepted))
+                }
+            )
+            return answer.response
+        } catch LedgerError.insufficientCredits(let required, let balance) {
+            // The refusal rolled back the expiry of overdue lots that the charge ran first; it still happened (API.md),
+            // and the balance the 402 names is the one after it.
+            try await self.jobs.expireOverdueLots(of: userID)
+            throw LedgerError.insufficientCredits(required: required, balance: balance)
+        }
     }
 
     @Sendable func jobList(_ request: Request, context: AppRequestContext) async throws -> CursorPageResponse<JobView> {

@@ -246,9 +246,9 @@ struct PaymentStore: Sendable {
         let wanted = Self.share(of: payment.credits, part: refundedCents, whole: payment.amountCents) - payment.refundedCredits
         var shortfall = 0
         if wanted > 0 {
-            // Locked so that the balance read here is still the balance when the ledger row is written.
-            let balance = try await connection.raw("SELECT credits FROM users WHERE id = \(bind: payment.userID)\(dialect.forUpdate)")
-                .first(decodingColumn: "credits", as: Int.self) ?? 0
+            // The balance after the user's overdue lots expired, with the user's row locked, so that it is still the
+            // balance when the ledger row is written.
+            let balance = try await self.ledger.expireOverdueLots(of: payment.userID, on: connection)
             let taken = min(wanted, balance)
             shortfall = wanted - taken
             if taken > 0 {
@@ -267,7 +267,9 @@ struct PaymentStore: Sendable {
                             "amount_refunded": String(refundedCents),
                             "wanted": String(wanted),
                             "shortfall": String(shortfall),
-                        ]
+                        ],
+                        // Out of the purchase's own lot first, then from the others in spend order.
+                        undoing: payment.creditedTransactionID
                     ),
                     on: connection
                 )

@@ -79,7 +79,7 @@ struct CreditWalletTests {
                 _ = try await db.transaction { try await ledger.apply(movement, on: $0) }
             }
             let response = try await client.get("/v1/credits/balance", token: user.accessToken)
-            #expect(try keys(of: response) == ["balance", "total_earned", "total_spent"])
+            #expect(try keys(of: response) == ["balance", "total_earned", "total_spent", "total_expired", "expiring"])
             let balance = try await client.balance(user)
             // earned: bonus 25 + purchase 100 + card refund −20; spent: usage 10 − refund 10 + usage 30
             #expect(balance == API.Balance(balance: 75, totalEarned: 105, totalSpent: 30))

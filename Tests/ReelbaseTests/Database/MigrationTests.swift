@@ -99,4 +99,73 @@ struct MigrationTests {
             }
         }
     }
+
+    /// V013 gives every wallet holding credits one never-expiring lot of its whole balance (a wallet at 0 none), after
+    /// which the audit, lots included, passes and the ledger draws on those lots.
+    @Test(arguments: TestDatabase.allCases)
+    func existingBalancesBecomeOneNeverExpiringLot(_ database: TestDatabase) async throws {
+        try await TestApp.withFreshDatabase(database) { url in
+            try await DatabaseConnector.withDatabase(try DatabaseURL(url), logger: TestApp.logger) { db in
+                let migrator = Migrator(database: db, logger: TestApp.logger)
+                try await migrator.migrate(Migrator.all.filter { $0.version < Migration.creditLots.version })
+                // Wallets as the ledger before lots wrote them: a purchase, a job charged and refunded, a grant, a job
+                // charged, a card refund; a signup bonus spent to nothing; a user who never had credits.
+                let flows: [[(CreditLedger.TransactionType, Int)]] = [
+                    [(.purchase, 500), (.usage, -10), (.refund, 10), (.bonus, 50), (.usage, -30), (.refund, -20)],
+                    [(.bonus, 25), (.usage, -25)],
+                    [],
+                ]
+                var users: [UUID] = []
+                for (index, flow) in flows.enumerated() {
+                    let userID = UUID()
+                    users.append(userID)
+                    try await db.sql.raw(
+                        """
+                        INSERT INTO users (id, email, username, display_name, password_hash, created_at)
+                        VALUES (\(bind: userID), \(bind: "w\(index)@example.com"), \(bind: "wallet\(index)"), 'w', 'x', \(db.dialect.now))
+                        """
+                    ).run()
+                    for (type, credits) in flow {
+                        try await db.transaction { connection in
+                            try await connection.raw(
+                                "UPDATE users SET credits = credits + \(bind: credits), ledger_sequence = ledger_sequence + 1 WHERE id = \(bind: userID)"
+                            ).run()
+                            try await connection.raw(
+                                """
+                                INSERT INTO credit_transactions (id, user_id, sequence, transaction_type, credits, balance_after, description, created_at)
+                                SELECT \(bind: UUID()), id, ledger_sequence, \(bind: type.rawValue), \(bind: credits), credits, 'before lots',
+                                       \(db.dialect.now)
+                                FROM users WHERE id = \(bind: userID)
+                                """
+                            ).run()
+                        }
+                    }
+                }
+                let rowsBefore = try await db.count("credit_transactions")
+
+                #expect(try await migrator.migrate() == [Migration.creditLots.version])
+                #expect(try await db.count("credit_transactions") == rowsBefore)
+                let lots = try await db.lots(of: users[0])
+                #expect(lots.map(\.granted) == [500] && lots.map(\.remaining) == [500])
+                #expect(lots.first?.expiresAt == nil && lots.first?.transactionID == nil)
+                #expect(try await db.lots(of: users[1]).isEmpty)
+                #expect(try await db.lots(of: users[2]).isEmpty)
+                let audit = try await db.audit()
+                #expect(audit.usersChecked == 3 && audit.mismatches.isEmpty && audit.overdueLots.isEmpty)
+
+                // The ledger goes on from there: a spend draws on the lot; the refund of a charge from before lots (it
+                // drew from no lot) opens a new one; the new row types are accepted.
+                let usage = try await db.rows(of: users[0], type: .usage).last
+                try await db.spend(100, by: users[0])
+                try await db.apply(.init(userID: users[0], type: .refund, credits: 30, description: "Refund", undoing: usage?.id))
+                let expiring = try await db.bonus(5, to: users[0], expiresAt: Date().addingTimeInterval(60))
+                try await db.backdateLot(openedBy: expiring.id)
+                try await db.spend(1, by: users[0])
+                #expect(try await db.lots(of: users[0]).map(\.remaining) == [399, 30, 0])
+                #expect(try await db.rows(of: users[0], type: .expiry).map(\.credits) == [-5])
+                let after = try await db.audit()
+                #expect(after.mismatches.isEmpty)
+            }
+        }
+    }
 }

@@ -199,6 +199,13 @@ enum API {
         var balance: Int
         var totalEarned: Int
         var totalSpent: Int
+        var totalExpired = 0
+        var expiring: [Expiring] = []
+
+        struct Expiring: Decodable, Equatable {
+            var credits: Int
+            var expiresAt: String
+        }
     }
 
     struct History: Decodable, Equatable {
@@ -219,15 +226,33 @@ enum API {
     }
 
     /// `GET /v1/admin/credits/audit`.
+    /// `POST /v1/admin/credits/grants`: the history row, `user_id` and `expires_at`.
+    struct Grant: Decodable, Equatable {
+        var id: String
+        var transactionType: String
+        var credits: Int
+        var userId: String
+        var expiresAt: String?
+    }
+
     struct Audit: Decodable, Equatable {
         var usersChecked: Int
         var mismatches: [Mismatch]
+        var overdueLots: [OverdueLot]
 
         struct Mismatch: Decodable, Equatable {
             var userId: String
             var balance: Int
             var ledgerSum: Int
             var badRowIds: [String]
+            var badLotIds: [String]
+        }
+
+        struct OverdueLot: Decodable, Equatable {
+            var lotId: String
+            var userId: String
+            var remaining: Int
+            var expiresAt: String
         }
     }
 

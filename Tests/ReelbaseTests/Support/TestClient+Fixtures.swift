@@ -74,10 +74,10 @@ extension TestClient {
         return (admin, user, try await self.createVideo(user))
     }
 
-    /// The user's balance; the answer must have exactly the three members of API.md.
+    /// The user's balance; the answer must have exactly the five members of API.md.
     func balance(_ user: User) async throws -> API.Balance {
         let response = try await self.get("/v1/credits/balance", token: user.accessToken)
-        guard response.status == .ok, try keys(of: response) == ["balance", "total_earned", "total_spent"] else {
+        guard response.status == .ok, try keys(of: response) == ["balance", "total_earned", "total_spent", "total_expired", "expiring"] else {
             throw TestSetupError("balance failed: \(response.status) \(response.text)")
         }
         return try response.decode(API.Balance.self)

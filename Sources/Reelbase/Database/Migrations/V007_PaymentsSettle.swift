@@ -14,11 +14,7 @@ extension Migration {
             "CREATE INDEX payments_pending ON payments (created_at) WHERE status = \(literal: PaymentStatus.pending.rawValue)",
             // One purchase row per gateway payment, whoever credits it (the purchase, a webhook, the reconciler): the
             // status claim lets one through, and should it ever let a second, the database refuses it.
-            """
-            CREATE UNIQUE INDEX credit_transactions_purchase_payment
-                ON credit_transactions (\(d.jsonText("extra_data", "gateway")), \(d.jsonText("extra_data", "gateway_payment_id")))
-                WHERE transaction_type = \(literal: CreditLedger.TransactionType.purchase.rawValue)
-            """,
+            purchasePaymentIndex(d),
             // The payment an event concerns (NULL: none known; such events are kept 7 days), its PaymentIntent, and
             // the payload of an event that must wait for its payment to be credited (NULL once applied).
             "ALTER TABLE webhook_events ADD COLUMN payment_id \(unsafeRaw: d.uuidType) REFERENCES payments (id)",
@@ -28,5 +24,13 @@ extension Migration {
             "CREATE INDEX webhook_events_waiting_intent ON webhook_events (intent_id) WHERE payload IS NOT NULL AND payment_id IS NULL",
             "CREATE INDEX webhook_events_unknown_payment ON webhook_events (received_at) WHERE payment_id IS NULL",
         ]
+    }
+
+    static func purchasePaymentIndex(_ d: SQLDialectKind) -> SQLQueryString {
+        """
+        CREATE UNIQUE INDEX credit_transactions_purchase_payment
+            ON credit_transactions (\(d.jsonText("extra_data", "gateway")), \(d.jsonText("extra_data", "gateway_payment_id")))
+            WHERE transaction_type = \(literal: CreditLedger.TransactionType.purchase.rawValue)
+        """
     }
 }
