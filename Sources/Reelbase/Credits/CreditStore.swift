@@ -91,16 +91,17 @@ struct SQLCreditStore: CreditStore {
     /// API.md: the balance lists at most 10 expiring lots.
     static let expiringShown = 10
 
-    /// The balance and totals in one statement, so they come from the same snapshot; the expiring lots in a second
-    /// (a lot changes only with the balance, and both read committed state). Purchases, bonuses, subscription
-    /// credits and card refunds (negative `refund`) are earned; usage and refunds of failed effects (positive
-    /// `refund`) are spent; `expiry` rows are expired.
+    /// The balance, its totals and the expiring lots in one statement, so they come from one snapshot and one round
+    /// trip: a row per expiring lot (at most ``expiringShown``), or one row without a lot. Purchases, bonuses,
+    /// subscription credits and card refunds (negative `refund`) are earned; usage and refunds of failed effects
+    /// (positive `refund`) are spent; `expiry` rows are expired.
     func wallet(userID: UUID) async throws -> Wallet? {
         typealias Kind = CreditLedger.TransactionType
         let earnedTypes = [Kind.purchase, .bonus, .subscription].map(\.rawValue)
-        guard
-            let totals = try await self.database.sql.raw(
-                """
+        let rows = try await self.database.sql.raw(
+            """
+            SELECT totals.balance, totals.earned, totals.spent, totals.expired, lots.credits, lots.expires_at
+            FROM (
                 SELECT u.credits AS balance,
                     COALESCE(SUM(CASE WHEN t.transaction_type IN (\(literals: earnedTypes, joinedBy: ", "))
                                         OR (t.transaction_type = \(literal: Kind.refund.rawValue) AND t.credits < 0) THEN t.credits END), 0) AS earned,
@@ -110,17 +111,28 @@ struct SQLCreditStore: CreditStore {
                 FROM users u LEFT JOIN credit_transactions t ON t.user_id = u.id
                 WHERE u.id = \(bind: userID)
                 GROUP BY u.id, u.credits
-                """
-            ).first(decoding: WalletTotals.self)
-        else { return nil }
-        let expiring = try await self.database.sql.raw(
+            ) AS totals LEFT JOIN (
+                SELECT remaining AS credits, expires_at, created_at FROM credit_lots
+                WHERE user_id = \(bind: userID) AND remaining > 0 AND expires_at IS NOT NULL
+                ORDER BY expires_at, created_at \(limit: Self.expiringShown)
+            ) AS lots ON 1 = 1
+            ORDER BY lots.expires_at, lots.created_at
             """
-            SELECT remaining AS credits, expires_at FROM credit_lots
-            WHERE user_id = \(bind: userID) AND remaining > 0 AND expires_at IS NOT NULL
-            ORDER BY expires_at, created_at \(limit: Self.expiringShown)
-            """
-        ).all(decoding: ExpiringCredits.self)
-        return Wallet(totals: totals, expiring: expiring)
+        ).all(decoding: WalletRow.self)
+        guard let first = rows.first else { return nil }
+        return Wallet(totals: first.totals, expiring: rows.compactMap(\.lot))
+    }
+
+    /// One row of ``wallet(userID:)``: the totals, and one expiring lot or none.
+    private struct WalletRow: Decodable {
+        var totals: WalletTotals
+        var lot: ExpiringCredits?
+
+        init(from decoder: any Decoder) throws {
+            self.totals = try WalletTotals(from: decoder)
+            let lot = try decoder.container(keyedBy: ExpiringCredits.CodingKeys.self)
+            self.lot = try lot.decodeNil(forKey: .credits) ? nil : ExpiringCredits(from: decoder)
+        }
     }
 
     /// Newest first in the order rows were written (the per-user sequence), not by timestamp.
