@@ -10,7 +10,8 @@
 # runs meanwhile on both alike. Prints every measurement and the mean req/s per scenario.
 #
 # Settings (environment): AB_ROUNDS (3), AB_DURATION (seconds per scenario and turn, 10), AB_SCENARIOS (likes
-# follows feed balance purchase), BENCH_PG_PORT (54379), BENCH_PORT (18501), BENCH_USERS/VIDEOS/LIKES/FOLLOWS/SEED
+# follows feed balance purchase; also `effect`: effect jobs, after bench0 is made an admin and grants each of the 32
+# users 1,000,000 credits on both databases), BENCH_PG_PORT (54379), BENCH_PORT (18501), BENCH_USERS/VIDEOS/LIKES/FOLLOWS/SEED
 # (as run.sh). Everything listens on 127.0.0.1 and is removed at exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -58,6 +59,8 @@ ids() { # $1: the viewer's marks (likes or follows), $2: the table to fill up wi
 like_body="{\"video_ids\":$(ids "SELECT video_id AS id FROM likes WHERE user_id = '$viewer'" videos)}"
 follow_body="{\"user_ids\":$(ids "SELECT following_id AS id FROM follows WHERE follower_id = '$viewer'" users)}"
 purchase_body='{"package_id":"basic_500","payment_method":"card","payment_token":"pm_card_visa"}'
+effect_body="{\"video_id\":\"$(query "SELECT id FROM videos ORDER BY created_at DESC, id DESC LIMIT 1")\"}"
+funded=(0 0)
 
 declare -A total
 for ((round = 1; round <= rounds; round++)); do
@@ -71,6 +74,15 @@ for ((round = 1; round <= rounds; round++)); do
       tokens+=("$(curl -fsS -X POST "$base/v1/auth/login" -H 'Content-Type: application/json' \
         -d "{\"email\":\"bench$i@example.com\",\"password\":\"reelbase-bench\"}" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')")
     done
+    if [[ " $scenarios " == *" effect "* ]] && [ "${funded[$side]}" = 0 ]; then
+      "${bins[$side]}" users set-role --database-url "$(url $side)" --email bench0@example.com --role admin >/dev/null 2>&1
+      for ((i = 0; i < 32; i++)); do
+        grantee=$("${psql[@]}" -d "ab_$side" -c "SELECT id FROM users WHERE email = 'bench$i@example.com'")
+        curl -fsS -o /dev/null -X POST "$base/v1/admin/credits/grants" -H "Authorization: Bearer ${tokens[0]}" \
+          -H 'Content-Type: application/json' -d "{\"user_id\":\"$grantee\",\"credits\":1000000,\"reason\":\"bench\"}"
+      done
+      funded[$side]=1
+    fi
     for scenario in $scenarios; do
       case $scenario in
         likes) path=/v1/likes/check-batch script=check-batch.lua run_tokens=${tokens[0]} body=$like_body ;;
@@ -78,6 +90,7 @@ for ((round = 1; round <= rounds; round++)); do
         feed) path="/v1/videos/?limit=20" script=get.lua run_tokens=${tokens[0]} body="" ;;
         balance) path=/v1/credits/balance script=get.lua run_tokens="${tokens[*]}" body="" ;;
         purchase) path=/v1/credits/purchase script=keyed-post.lua run_tokens="${tokens[*]}" body=$purchase_body ;;
+        effect) path=/v1/effects/glitch_animate/jobs script=keyed-post.lua run_tokens="${tokens[*]}" body=$effect_body ;;
         *) echo "ab.sh: unknown scenario $scenario" >&2; exit 2 ;;
       esac
       line=$(BENCH_LUA_DIR="$root/scripts/bench" BENCH_TOKENS="$run_tokens" BENCH_BODY="$body" BENCH_RUN_ID="$side-$round" \
