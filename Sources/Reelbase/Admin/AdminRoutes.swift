@@ -5,6 +5,7 @@ import Hummingbird
 struct AdminRoutes {
     let credits: any CreditStore
     let roles: any RoleStore
+    let idempotency: IdempotencyStore
 
     struct RoleRequest: Decodable {
         var role: String
@@ -24,9 +25,16 @@ struct AdminRoutes {
             case expiresAt = "expires_at"
             case expiresInDays = "expires_in_days"
         }
+
+        /// What makes two grants "the same request" for an idempotency key: the fields as sent (`expires_in_days`,
+        /// not the instant it came to).
+        var fingerprint: RequestFingerprint {
+            RequestFingerprint(
+                self.userID.lowercased, String(self.credits), self.reason, self.expiresAt ?? "", self.expiresInDays.map(String.init) ?? "")
+        }
     }
 
-    struct GrantResponse: ResponseEncodable {
+    struct GrantResponse: Encodable {
         var userID: String
         var grant: Grant
 
@@ -48,11 +56,13 @@ struct AdminRoutes {
         var usersChecked: Int
         var mismatches: [CreditLedger.Mismatch]
         var overdueLots: [CreditLedger.OverdueLot]
+        var promoCodesOverLimit: [CreditLedger.OverRedeemedCode]
 
         enum CodingKeys: String, CodingKey {
             case mismatches
             case usersChecked = "users_checked"
             case overdueLots = "overdue_lots"
+            case promoCodesOverLimit = "promo_codes_over_limit"
         }
     }
 
@@ -65,8 +75,10 @@ struct AdminRoutes {
         group.put("users/:user_id/role", use: self.setRole)
     }
 
-    @Sendable func grant(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<GrantResponse> {
+    /// With an `Idempotency-Key`, a retried grant answers as the first did instead of granting twice.
+    @Sendable func grant(_ request: Request, context: AppRequestContext) async throws -> Response {
         let adminID = try context.requireRole(.admin)
+        let key = try request.idempotencyKey()
         let body = try await request.decodeJSON(as: GrantRequest.self, context: context)
         var validator = Validator()
         validator.check((1...1_000_000).contains(body.credits), "credits", "Must be an integer from 1 to 1000000.")
@@ -75,8 +87,7 @@ struct AdminRoutes {
         let now = Date()
         var expiresAt: Date?
         if let text = body.expiresAt {
-            expiresAt = Self.instant(text)
-            validator.check(expiresAt.map { $0 > now } ?? false, "expires_at", "Must be an ISO 8601 instant in the future.")
+            expiresAt = validator.instant(text, "expires_at", laterThan: now)
         }
         if let days = body.expiresInDays {
             validator.check(body.expiresAt == nil, "expires_in_days", "Give expires_at or expires_in_days, not both.")
@@ -88,20 +99,22 @@ struct AdminRoutes {
         let movement = CreditLedger.Movement(
             userID: body.userID, type: .bonus, credits: body.credits, description: reason,
             extraData: ["granted_by": adminID.lowercased], expiresAt: expiresAt, balanceLimit: CreditLedger.grantBalanceLimit)
-        let grant = try await self.credits.grant(movement, by: adminID)
+        let answer = try await self.idempotency.perform(
+            key.map { IdempotentRequest(userID: adminID, scope: .creditGrant, key: $0, fingerprint: body.fingerprint) }
+        ) { connection in
+            let grant = try await self.credits.grant(movement, by: adminID, on: connection)
+            return try StoredResponse(status: .created, encoding: GrantResponse(userID: body.userID.lowercased, grant: grant))
+        }
         context.logger.notice("credits granted", metadata: ["to": .string(body.userID.lowercased), "credits": "\(body.credits)"])
-        return EditedResponse(status: .created, response: GrantResponse(userID: body.userID.lowercased, grant: grant))
+        return answer.response
     }
 
     @Sendable func audit(_ request: Request, context: AppRequestContext) async throws -> AuditResponse {
         _ = try context.requireRole(.admin)
         let report = try await self.credits.audit()
-        return AuditResponse(usersChecked: report.usersChecked, mismatches: report.mismatches, overdueLots: report.overdueLots)
-    }
-
-    /// An ISO 8601 instant with or without fractional seconds.
-    private static func instant(_ text: String) -> Date? {
-        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+        return AuditResponse(
+            usersChecked: report.usersChecked, mismatches: report.mismatches, overdueLots: report.overdueLots,
+            promoCodesOverLimit: report.overRedeemedCodes)
     }
 
     @Sendable func setRole(_ request: Request, context: AppRequestContext) async throws -> UserWithRole {

@@ -11,12 +11,16 @@ enum ModerationAction: String, Sendable {
     case restoreVideo = "restore_video"
     case suspendUser = "suspend_user"
     case unsuspendUser = "unsuspend_user"
+    case createPromoCode = "create_promo_code"
+    /// Also ending a leaked code early.
+    case setPromoCodeExpiry = "set_promo_code_expiry"
 }
 
 /// The kinds of things a moderation action is done to (`moderation_log.target_type`).
 enum ModerationTarget: String, Sendable {
     case user
     case video
+    case promoCode = "promo_code"
 }
 
 /// The append-only record of what admins, moderators and operators did (API.md, "Roles, moderation and admin").

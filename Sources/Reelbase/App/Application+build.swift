@@ -22,6 +22,7 @@ struct AppDependencies: Sendable {
     let effects: EffectCatalog
     let effectJobs: EffectJobStore
     let credits: any CreditStore
+    let promos: any PromoStore
     let idempotency: IdempotencyStore
     let videos: any VideoStore
     let likes: any LikeStore
@@ -122,6 +123,7 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         effects: effects,
         effectJobs: EffectJobStore(database: database, ledger: ledger),
         credits: SQLCreditStore(database: database, ledger: ledger, sweepInterval: .seconds(configuration.expirySweepSeconds)),
+        promos: SQLPromoStore(database: database, ledger: ledger),
         idempotency: IdempotencyStore(database: database),
         videos: SQLVideoStore(database: database),
         likes: SQLLikeStore(database: database),
@@ -195,7 +197,9 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
     EventRoutes(streams: dependencies.eventStreams, tickets: dependencies.eventTickets, sessions: dependencies.sessions)
         .addRoutes(to: authenticated.group("events"))
     let admin = authenticated.group("admin")
-    AdminRoutes(credits: dependencies.credits, roles: dependencies.roles).addRoutes(to: admin)
+    AdminRoutes(credits: dependencies.credits, roles: dependencies.roles, idempotency: dependencies.idempotency).addRoutes(to: admin)
+    PromoRoutes(promos: dependencies.promos, idempotency: dependencies.idempotency, limits: dependencies.rateLimits, cursors: dependencies.cursors)
+        .addRoutes(credits: authenticated.group("credits"), admin: admin)
     ModerationRoutes(
         reports: dependencies.reports, moderation: dependencies.moderation, videos: dependencies.videos,
         jobs: dependencies.effectJobs, cursors: dependencies.cursors

@@ -320,15 +320,32 @@ struct CreditLedger: Sendable {
         }
     }
 
+    /// A promo code redeemed more often than it allows, or whose counter is not its number of redemptions.
+    struct OverRedeemedCode: Codable, Sendable, Equatable {
+        var code: String
+        var maxRedemptions: Int?
+        /// The counter the redeeming `UPDATE` keeps.
+        var redemptions: Int
+        /// The redemption rows.
+        var redeemed: Int
+
+        enum CodingKeys: String, CodingKey {
+            case code, redemptions, redeemed
+            case maxRedemptions = "max_redemptions"
+        }
+    }
+
     /// What the audit found.
     struct AuditReport: Sendable {
         var usersChecked: Int
         var mismatches: [Mismatch]
         var overdueLots: [OverdueLot]
+        var overRedeemedCodes: [OverRedeemedCode]
     }
 
-    /// Recomputes every balance and every running sum from the ledger rows alone, every lot from its draws, and lists
-    /// the lots holding credits more than `overdueAfter` past their expiry.
+    /// Recomputes every balance and every running sum from the ledger rows alone, every lot from its draws, lists
+    /// the lots holding credits more than `overdueAfter` past their expiry, and the promo codes redeemed beyond
+    /// their limit.
     func audit(on database: any SQLDatabase, overdueAfter: Duration) async throws -> AuditReport {
         let sums = try await database.raw(
             """
@@ -370,7 +387,16 @@ struct CreditLedger: Sendable {
             ORDER BY expires_at
             """
         ).all(decoding: OverdueLot.self)
-        return AuditReport(usersChecked: sums.count, mismatches: mismatches, overdueLots: overdue)
+        let overRedeemed = try await database.raw(
+            """
+            SELECT p.code, p.max_redemptions, p.redemptions, COUNT(r.user_id) AS redeemed
+            FROM promo_codes p LEFT JOIN promo_redemptions r ON r.promo_code_id = p.id
+            GROUP BY p.id, p.code, p.max_redemptions, p.redemptions
+            HAVING COUNT(r.user_id) <> p.redemptions OR COUNT(r.user_id) > COALESCE(p.max_redemptions, COUNT(r.user_id))
+            ORDER BY p.code
+            """
+        ).all(decoding: OverRedeemedCode.self)
+        return AuditReport(usersChecked: sums.count, mismatches: mismatches, overdueLots: overdue, overRedeemedCodes: overRedeemed)
     }
 
     private struct UserSum: Decodable {

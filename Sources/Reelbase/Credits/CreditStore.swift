@@ -74,10 +74,10 @@ protocol CreditStore: Sendable {
     func wallet(userID: UUID) async throws -> Wallet?
     /// Newest first; `page` counts from 1.
     func history(userID: UUID, type: CreditLedger.TransactionType?, page: Int, pageSize: Int) async throws -> LedgerPage
-    /// Grants credits as a `bonus` row, recorded in the moderation log as `adminID`'s; throws
-    /// ``LedgerError/unknownUser`` for an unknown user and ``LedgerError/balanceLimit(limit:balance:)`` when the
-    /// movement's limit would be passed.
-    func grant(_ movement: CreditLedger.Movement, by adminID: UUID) async throws -> Grant
+    /// Grants credits as a `bonus` row on `connection` (inside the caller's write transaction), recorded in the
+    /// moderation log as `adminID`'s; throws ``LedgerError/unknownUser`` for an unknown user and
+    /// ``LedgerError/balanceLimit(limit:balance:)`` when the movement's limit would be passed.
+    func grant(_ movement: CreditLedger.Movement, by adminID: UUID, on connection: any SQLDatabase) async throws -> Grant
     /// Recomputes every balance, running sum and lot, and lists lots left unexpired for more than two sweeps.
     func audit() async throws -> CreditLedger.AuditReport
 }
@@ -152,21 +152,18 @@ struct SQLCreditStore: CreditStore {
         return LedgerPage(rows: rows, total: total)
     }
 
-    func grant(_ movement: CreditLedger.Movement, by adminID: UUID) async throws -> Grant {
-        let log = ModerationLog(dialect: self.database.dialect)
-        return try await self.database.transaction { connection in
-            let entry = try await self.ledger.apply(movement, on: connection)
-            try await log.record(
-                .init(
-                    actorID: adminID, action: .grantCredits, targetType: .user, targetID: movement.userID,
-                    note: "\(movement.credits) credits: \(movement.description)"),
-                on: connection)
-            guard
-                let row = try await connection.raw("SELECT \(LedgerRow.columns) FROM credit_transactions WHERE id = \(bind: entry.id)")
-                    .first(decoding: LedgerRow.self)
-            else { throw UnexpectedRow("the ledger row \(entry.id) just written is missing") }
-            return Grant(row: row, expiresAt: movement.expiresAt)
-        }
+    func grant(_ movement: CreditLedger.Movement, by adminID: UUID, on connection: any SQLDatabase) async throws -> Grant {
+        let entry = try await self.ledger.apply(movement, on: connection)
+        try await ModerationLog(dialect: self.database.dialect).record(
+            .init(
+                actorID: adminID, action: .grantCredits, targetType: .user, targetID: movement.userID,
+                note: "\(movement.credits) credits: \(movement.description)"),
+            on: connection)
+        guard
+            let row = try await connection.raw("SELECT \(LedgerRow.columns) FROM credit_transactions WHERE id = \(bind: entry.id)")
+                .first(decoding: LedgerRow.self)
+        else { throw UnexpectedRow("the ledger row \(entry.id) just written is missing") }
+        return Grant(row: row, expiresAt: movement.expiresAt)
     }
 
     func audit() async throws -> CreditLedger.AuditReport {

@@ -10,7 +10,7 @@ enum CreditsAPI: APIPart {
             "/v1/credits/purchase": [
                 "post": OAS.operation(
                     "Buy a package (seed §2.2)", tag: "Credits", auth: .user,
-                    body: OAS.object(["package_id": OAS.string, "payment_method": OAS.string, "payment_token": OAS.string]),
+                    body: OAS.object(["package_id": OAS.string, "payment_method": OAS.string, "payment_token": OAS.string]), idempotent: true,
                     responses: [
                         200: ("Paid and credited", OAS.ref("PurchaseResponse")),
                         202: ("Stripe needs customer action; credited by webhook or the reconciler", OAS.ref("PendingPurchase")),
@@ -57,6 +57,7 @@ enum CreditsAPI: APIPart {
                             "expires_at": OAS.dateTime,
                             "expires_in_days": ["type": "integer", "minimum": 1, "maximum": AdminRoutes.grantDaysLimit],
                         ], required: ["user_id", "credits", "reason"]),
+                    idempotent: true,
                     responses: [201: ("The bonus row", OAS.ref("Grant"))])
             ],
             "/v1/admin/credits/audit": [
@@ -76,6 +77,12 @@ enum CreditsAPI: APIPart {
                                 "overdue_lots": OAS.array(
                                     OAS.object([
                                         "lot_id": OAS.uuid, "user_id": OAS.uuid, "remaining": OAS.integer, "expires_at": OAS.dateTime,
+                                    ])),
+                                // Codes with more redemption rows than max_redemptions, or than their counter says.
+                                "promo_codes_over_limit": OAS.array(
+                                    OAS.object([
+                                        "code": OAS.string, "max_redemptions": OAS.nullable(OAS.integer), "redemptions": OAS.integer,
+                                        "redeemed": OAS.integer,
                                     ])),
                             ])
                         )

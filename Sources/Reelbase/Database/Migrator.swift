@@ -40,6 +40,7 @@ struct Migrator {
         .notifications,
         .search,
         .creditLots,
+        .promoCodes,
     ]
 
     let database: Database

@@ -15,7 +15,7 @@ enum EffectsAPI: APIPart {
             "/v1/effects/{effect_id}/jobs": [
                 "post": OAS.operation(
                     "Charge the effect and queue a job (402 insufficient_credits writes no usage row; overdue lots it found still expire)", tag: "Effects", auth: .user,
-                    parameters: [OAS.pathParameter("effect_id")], body: OAS.object(["video_id": OAS.uuid]),
+                    parameters: [OAS.pathParameter("effect_id")], body: OAS.object(["video_id": OAS.uuid]), idempotent: true,
                     responses: [
                         202: (
                             "Accepted",

@@ -44,6 +44,7 @@ enum OAS {
         parameters: [Object] = [],
         body: Object? = nil,
         bodyRequired: Bool = true,
+        idempotent: Bool = false,
         responses: [Int: (String, Object?)]
     ) -> Object {
         var operation: Object = ["summary": summary, "tags": [tag]]
@@ -57,7 +58,7 @@ enum OAS {
         if let body {
             operation["requestBody"] = ["required": bodyRequired, "content": ["application/json": ["schema": body]]]
         }
-        if tag == "Credits" || tag == "Effects", body != nil {
+        if idempotent {
             allParameters.append(["$ref": "#/components/parameters/IdempotencyKey"])
         }
         if !allParameters.isEmpty { operation["parameters"] = allParameters }

@@ -27,6 +27,24 @@ public struct Validator {
         self.check(refusal == nil, field, refusal ?? "")
     }
 
+    /// `text` read as an ISO 8601 instant, with or without fractional seconds (request bodies carry instants as
+    /// strings, so that a bad one is a field error of its own); a field error unless it is one, or with `now` given
+    /// unless it is later than `now`.
+    mutating func instant(_ text: String, _ field: String, laterThan now: Date? = nil) -> Date? {
+        let instant = Self.instant(text)
+        if let now {
+            self.check(instant.map { $0 > now } ?? false, field, "Must be an ISO 8601 instant in the future.")
+        } else {
+            self.check(instant != nil, field, "Must be an ISO 8601 instant.")
+        }
+        return instant
+    }
+
+    /// An ISO 8601 instant with or without fractional seconds.
+    static func instant(_ text: String) -> Date? {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+    }
+
     public func validate() throws {
         if !self.errors.isEmpty { throw Problem.validation(self.errors, total: self.count) }
     }

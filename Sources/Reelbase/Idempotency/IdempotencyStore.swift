@@ -5,6 +5,8 @@ import SQLKit
 enum IdempotencyScope: String, Sendable {
     case purchase
     case effectJob = "effect_job"
+    case promoRedemption = "promo_redemption"
+    case creditGrant = "credit_grant"
 }
 
 /// What makes two requests under one key "the same request": the SHA-256 of their significant fields, in order.

@@ -235,10 +235,44 @@ enum API {
         var expiresAt: String?
     }
 
+    struct PromoCode: Decodable, Equatable {
+        var code: String
+        var credits: Int
+        var maxRedemptions: Int?
+        var redemptions: Int
+        var expiresAt: String?
+        var creditsTtlDays: Int?
+        var creditsExpireAt: String?
+        var createdAt: String
+    }
+
+    struct PromoPage: CursorPage {
+        static let itemsKey = "promo_codes"
+        var promoCodes: [PromoCode]
+        var nextCursor: String?
+        var hasMore: Bool
+        var items: [PromoCode] { self.promoCodes }
+    }
+
+    struct Redemption: Decodable, Equatable {
+        var transactionId: String
+        var creditsAdded: Int
+        var newBalance: Int
+        var expiresAt: String?
+    }
+
     struct Audit: Decodable, Equatable {
         var usersChecked: Int
         var mismatches: [Mismatch]
         var overdueLots: [OverdueLot]
+        var promoCodesOverLimit: [OverRedeemedCode]
+
+        struct OverRedeemedCode: Decodable, Equatable {
+            var code: String
+            var maxRedemptions: Int?
+            var redemptions: Int
+            var redeemed: Int
+        }
 
         struct Mismatch: Decodable, Equatable {
             var userId: String

@@ -83,6 +83,13 @@ extension TestClient {
         return try response.decode(API.Balance.self)
     }
 
+    /// The first page of the user's ledger history, newest first.
+    func history(_ user: User) async throws -> API.History {
+        let response = try await self.get("/v1/credits/history", token: user.accessToken)
+        guard response.status == .ok else { throw TestSetupError("history failed: \(response.status) \(response.text)") }
+        return try response.decode(API.History.self)
+    }
+
     func audit(admin: User) async throws -> API.Audit {
         let response = try await self.get("/v1/admin/credits/audit", token: admin.accessToken)
         guard response.status == .ok else { throw TestSetupError("audit failed: \(response.status) \(response.text)") }
