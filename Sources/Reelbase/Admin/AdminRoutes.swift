@@ -48,11 +48,13 @@ struct AdminRoutes {
         var usersChecked: Int
         var mismatches: [CreditLedger.Mismatch]
         var overdueLots: [CreditLedger.OverdueLot]
+        var paymentMismatches: [CreditLedger.PaymentMismatch]
 
         enum CodingKeys: String, CodingKey {
             case mismatches
             case usersChecked = "users_checked"
             case overdueLots = "overdue_lots"
+            case paymentMismatches = "payment_mismatches"
         }
     }
 
@@ -96,7 +98,9 @@ struct AdminRoutes {
     @Sendable func audit(_ request: Request, context: AppRequestContext) async throws -> AuditResponse {
         _ = try context.requireRole(.admin)
         let report = try await self.credits.audit()
-        return AuditResponse(usersChecked: report.usersChecked, mismatches: report.mismatches, overdueLots: report.overdueLots)
+        return AuditResponse(
+            usersChecked: report.usersChecked, mismatches: report.mismatches, overdueLots: report.overdueLots,
+            paymentMismatches: report.paymentMismatches)
     }
 
     /// An ISO 8601 instant with or without fractional seconds.

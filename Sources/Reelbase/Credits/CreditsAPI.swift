@@ -77,6 +77,12 @@ enum CreditsAPI: APIPart {
                                     OAS.object([
                                         "lot_id": OAS.uuid, "user_id": OAS.uuid, "remaining": OAS.integer, "expires_at": OAS.dateTime,
                                     ])),
+                                // Payments whose purchase row or card-refund rows do not match the payment.
+                                "payment_mismatches": OAS.array(
+                                    OAS.object([
+                                        "payment_id": OAS.uuid, "user_id": OAS.uuid,
+                                        "reason": OAS.string(CreditLedger.PaymentMismatch.Reason.allCases.map(\.rawValue)),
+                                    ])),
                             ])
                         )
                     ])

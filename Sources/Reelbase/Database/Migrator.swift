@@ -40,6 +40,7 @@ struct Migrator {
         .notifications,
         .search,
         .creditLots,
+        .expiringNotices,
     ]
 
     let database: Database

@@ -272,7 +272,7 @@ struct CreditLotTests {
             try await db.backdateLot(openedBy: stale.id, by: 180)
             try await db.backdateLot(openedBy: recent.id, by: 30)
             let response = try await client.get("/v1/admin/credits/audit", token: admin.accessToken)
-            #expect(try keys(of: response) == ["users_checked", "mismatches", "overdue_lots"])
+            #expect(try keys(of: response) == ["users_checked", "mismatches", "overdue_lots", "payment_mismatches"])
             let audit = try response.decode(API.Audit.self)
             let staleLot = try #require(try await db.lot(openedBy: stale.id))
             #expect(audit.mismatches.isEmpty)

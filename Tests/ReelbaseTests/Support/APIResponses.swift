@@ -239,6 +239,7 @@ enum API {
         var usersChecked: Int
         var mismatches: [Mismatch]
         var overdueLots: [OverdueLot]
+        var paymentMismatches: [PaymentMismatch]
 
         struct Mismatch: Decodable, Equatable {
             var userId: String
@@ -253,6 +254,12 @@ enum API {
             var userId: String
             var remaining: Int
             var expiresAt: String
+        }
+
+        struct PaymentMismatch: Decodable, Equatable {
+            var paymentId: String
+            var userId: String
+            var reason: String
         }
     }
 
