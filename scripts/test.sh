@@ -18,13 +18,14 @@ scripts/pg.sh start "$data/cluster" "$port" -c fsync=off -c synchronous_commit=o
 
 export REELBASE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 export REELBASE_TEST_PG_SCRIPT="$PWD/scripts/pg.sh"
-# A watchdog on the Swift tests: once built, the suite takes well under a minute, and a few minutes on a machine
+# A watchdog on the Swift tests: once built, the suite takes about five minutes (the ledger harness's 10,000 operations
+# per database are most of it), and longer on a machine
 # loaded by other builds. A run still going after REELBASE_TEST_TIMEOUT seconds is a hang, which is a bug in the
 # product or its tests: the watchdog prints the tests still in flight and every thread's backtrace of its own test
 # process, ends that run (and nothing else), and fails. The run gets a process group of its own (setsid) so that
 # only it is ever killed, never another checkout's tests; its output is line-buffered so a stall loses no line.
 swift build --build-tests
-timeout=${REELBASE_TEST_TIMEOUT:-600}
+timeout=${REELBASE_TEST_TIMEOUT:-1200}
 log="$data/swift-test.log"
 # Swift Testing would start every test at once; at most REELBASE_TEST_PARALLELISM run together, so that 300 apps'
 # pools do not make requests wait past the 5 s lease timeout on a 2-core machine (a 503 the test did not expect).

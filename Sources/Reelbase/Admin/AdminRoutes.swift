@@ -57,12 +57,14 @@ struct AdminRoutes {
         var mismatches: [CreditLedger.Mismatch]
         var overdueLots: [CreditLedger.OverdueLot]
         var promoCodesOverLimit: [CreditLedger.OverRedeemedCode]
+        var paymentMismatches: [CreditLedger.PaymentMismatch]
 
         enum CodingKeys: String, CodingKey {
             case mismatches
             case usersChecked = "users_checked"
             case overdueLots = "overdue_lots"
             case promoCodesOverLimit = "promo_codes_over_limit"
+            case paymentMismatches = "payment_mismatches"
         }
     }
 
@@ -114,7 +116,7 @@ struct AdminRoutes {
         let report = try await self.credits.audit()
         return AuditResponse(
             usersChecked: report.usersChecked, mismatches: report.mismatches, overdueLots: report.overdueLots,
-            promoCodesOverLimit: report.overRedeemedCodes)
+            promoCodesOverLimit: report.overRedeemedCodes, paymentMismatches: report.paymentMismatches)
     }
 
     @Sendable func setRole(_ request: Request, context: AppRequestContext) async throws -> UserWithRole {

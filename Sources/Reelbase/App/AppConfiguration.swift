@@ -40,6 +40,8 @@ public struct AppConfiguration: Sendable {
     public var signupBonusTTLDays: Int?
     /// Seconds between the expiry sweeper's passes; the audit reports lots unexpired two passes after their expiry.
     public var expirySweepSeconds = 60
+    /// Seconds before a lot's expiry that the sweeper tells its owner (`credits_expiring`); a shorter lot, at once.
+    public var creditsExpiringNoticeSeconds = 259_200
     public var serviceKey: String?
     public var paymentGateway = PaymentGatewayKind.mock
     public var stripeSecretKey: String?
@@ -89,6 +91,9 @@ public struct AppConfiguration: Sendable {
         .int(
             "expiry.sweep.seconds", \.expirySweepSeconds, in: 1...86_400,
             help: "Seconds between the passes that expire credit lots past their expiry"),
+        .int(
+            "credits.expiring.notice.seconds", \.creditsExpiringNoticeSeconds, in: 1...31_536_000,
+            help: "Seconds before a credit lot expires that the expiry sweeper sends its owner a credits_expiring notification"),
         .retired(
             "admin.emails",
             because: "roles live in the database: remove it and appoint admins with `reelbase users set-role --email E --role admin`"),

@@ -68,7 +68,8 @@ public func buildApplication(
         databaseService,
         EffectJobSweeper(jobs: dependencies.effectJobs, timeout: .seconds(configuration.effectJobTimeout), logger: logger),
         CreditExpirySweeper(
-            database: database, ledger: dependencies.ledger, interval: .seconds(configuration.expirySweepSeconds), logger: logger),
+            database: database, ledger: dependencies.ledger, interval: .seconds(configuration.expirySweepSeconds),
+            notice: .seconds(configuration.creditsExpiringNoticeSeconds), logger: logger),
         PaymentReconciler(
             payments: dependencies.payments, gateway: dependencies.gateway, after: .seconds(configuration.reconcileAfterSeconds), logger: logger),
         Housekeeping(

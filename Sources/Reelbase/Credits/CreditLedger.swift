@@ -335,17 +335,41 @@ struct CreditLedger: Sendable {
         }
     }
 
+    /// A payment whose ledger rows do not match what the payment says.
+    struct PaymentMismatch: Codable, Sendable, Equatable {
+        enum Reason: String, Codable, Sendable, CaseIterable {
+            /// `succeeded`, but no ledger row is recorded as crediting it.
+            case notCredited = "not_credited"
+            /// Not exactly one `purchase` row for it (none for a payment that did not succeed), or the row recorded as
+            /// crediting it is not that one, not its owner's, or not of its credits.
+            case creditingRows = "crediting_rows"
+            /// `refunded_credits` is not the credits its card-refund rows took back plus its shortfall.
+            case refundedCredits = "refunded_credits"
+        }
+
+        var paymentID: String
+        var userID: String
+        var reason: Reason
+
+        enum CodingKeys: String, CodingKey {
+            case reason
+            case paymentID = "payment_id"
+            case userID = "user_id"
+        }
+    }
+
     /// What the audit found.
     struct AuditReport: Sendable {
         var usersChecked: Int
         var mismatches: [Mismatch]
         var overdueLots: [OverdueLot]
         var overRedeemedCodes: [OverRedeemedCode]
+        var paymentMismatches: [PaymentMismatch]
     }
 
-    /// Recomputes every balance and every running sum from the ledger rows alone, every lot from its draws, lists
-    /// the lots holding credits more than `overdueAfter` past their expiry, and the promo codes redeemed beyond
-    /// their limit.
+    /// Recomputes every balance and every running sum from the ledger rows alone, every lot from its draws, every
+    /// payment's crediting and refunds from its ledger rows, and lists the lots holding credits more than
+    /// `overdueAfter` past their expiry and the promo codes redeemed beyond their limit.
     func audit(on database: any SQLDatabase, overdueAfter: Duration) async throws -> AuditReport {
         let sums = try await database.raw(
             """
@@ -396,7 +420,78 @@ struct CreditLedger: Sendable {
             ORDER BY p.code
             """
         ).all(decoding: OverRedeemedCode.self)
-        return AuditReport(usersChecked: sums.count, mismatches: mismatches, overdueLots: overdue, overRedeemedCodes: overRedeemed)
+        return AuditReport(
+            usersChecked: sums.count, mismatches: mismatches, overdueLots: overdue, overRedeemedCodes: overRedeemed,
+            paymentMismatches: try await self.paymentMismatches(on: database))
+    }
+
+    /// Payments whose `purchase` row or card-refund rows do not match the payment (API.md: "a credited payment without
+    /// exactly one crediting row, or refunded credits not equal to its refund rows plus shortfall").
+    ///
+    /// A `purchase` row belongs to the payment whose `(gateway, gateway_payment_id)` its `extra_data` names: the key of
+    /// the unique index that keeps a payment from being credited twice (V007), which these counts use. Counting rows by
+    /// that key, rather than trusting `credited_transaction_id`, also finds a second row or a row credited for a
+    /// payment that never succeeded; `credited_transaction_id` must then name that one row, of the payment's owner and
+    /// credits. A card-refund row is a `refund` row whose `extra_data` names the payment's id (job refunds name none).
+    private func paymentMismatches(on database: any SQLDatabase) async throws -> [PaymentMismatch] {
+        let purchase = TransactionType.purchase.rawValue
+        let gateway = self.dialect.jsonText("extra_data", "gateway"), gatewayPaymentID = self.dialect.jsonText("extra_data", "gateway_payment_id")
+        let paymentID = self.dialect.jsonText("extra_data", "payment_id")
+        // In the subqueries an unqualified column is `credit_transactions`'; `p.` is the payment.
+        let rows = try await database.raw(
+            """
+            SELECT p.id, p.user_id, p.status, p.credited_transaction_id, p.refunded_credits, p.refund_shortfall_credits,
+                   (SELECT COUNT(*) FROM credit_transactions
+                    WHERE transaction_type = \(literal: purchase) AND \(gateway) = p.gateway AND \(gatewayPaymentID) = p.gateway_payment_id
+                   ) AS purchase_rows,
+                   (SELECT COUNT(*) FROM credit_transactions
+                    WHERE id = p.credited_transaction_id AND transaction_type = \(literal: purchase) AND user_id = p.user_id
+                      AND credits = p.credits AND \(gateway) = p.gateway AND \(gatewayPaymentID) = p.gateway_payment_id
+                   ) AS credited_rows,
+                   COALESCE(r.credits, 0) AS refund_row_credits
+            FROM payments p
+            LEFT JOIN (
+                SELECT \(paymentID) AS payment_id, SUM(credits) AS credits FROM credit_transactions
+                WHERE transaction_type = \(literal: TransactionType.refund.rawValue) AND \(paymentID) IS NOT NULL
+                GROUP BY \(paymentID)
+            ) r ON r.payment_id = \(self.dialect.lowercaseText(ofUUID: "p.id"))
+            ORDER BY p.created_at, p.id
+            """
+        ).all(decoding: PaymentCheck.self)
+        return rows.flatMap { row -> [PaymentMismatch] in
+            let succeeded = row.status == PaymentStatus.succeeded.rawValue
+            var reasons: [PaymentMismatch.Reason] = []
+            if succeeded && row.creditedTransactionID == nil { reasons.append(.notCredited) }
+            if row.purchaseRows != (succeeded ? 1 : 0) || (row.creditedTransactionID != nil && row.creditedRows != 1) {
+                reasons.append(.creditingRows)
+            }
+            // Card-refund rows are negative: the credits they took back.
+            if row.refundedCredits != -row.refundRowCredits + row.refundShortfallCredits { reasons.append(.refundedCredits) }
+            return reasons.map { PaymentMismatch(paymentID: row.id.lowercased, userID: row.userID.lowercased, reason: $0) }
+        }
+    }
+
+    private struct PaymentCheck: Decodable {
+        var id: UUID
+        var userID: UUID
+        var status: String
+        var creditedTransactionID: UUID?
+        var refundedCredits: Int
+        var refundShortfallCredits: Int
+        var purchaseRows: Int
+        var creditedRows: Int
+        var refundRowCredits: Int
+
+        enum CodingKeys: String, CodingKey {
+            case id, status
+            case userID = "user_id"
+            case creditedTransactionID = "credited_transaction_id"
+            case refundedCredits = "refunded_credits"
+            case refundShortfallCredits = "refund_shortfall_credits"
+            case purchaseRows = "purchase_rows"
+            case creditedRows = "credited_rows"
+            case refundRowCredits = "refund_row_credits"
+        }
     }
 
     private struct UserSum: Decodable {

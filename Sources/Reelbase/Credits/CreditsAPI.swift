@@ -84,6 +84,12 @@ enum CreditsAPI: APIPart {
                                         "code": OAS.string, "max_redemptions": OAS.nullable(OAS.integer), "redemptions": OAS.integer,
                                         "redeemed": OAS.integer,
                                     ])),
+                                // Payments whose purchase row or card-refund rows do not match the payment.
+                                "payment_mismatches": OAS.array(
+                                    OAS.object([
+                                        "payment_id": OAS.uuid, "user_id": OAS.uuid,
+                                        "reason": OAS.string(CreditLedger.PaymentMismatch.Reason.allCases.map(\.rawValue)),
+                                    ])),
                             ])
                         )
                     ])

@@ -41,6 +41,7 @@ struct Migrator {
         .search,
         .creditLots,
         .promoCodes,
+        .expiringNotices,
     ]
 
     let database: Database

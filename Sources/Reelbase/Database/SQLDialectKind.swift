@@ -72,6 +72,15 @@ public enum SQLDialectKind: Sendable {
         }
     }
 
+    /// A UUID column as lowercase text, the form `extra_data` holds ids in (`payment_id`): PostgreSQL's text of a UUID
+    /// is lowercase already; SQLite stores the uppercase text sqlite-kit binds.
+    func lowercaseText(ofUUID column: SQLQueryString) -> SQLQueryString {
+        switch self {
+        case .postgres: "CAST(\(column) AS TEXT)"
+        case .sqlite: "lower(\(column))"
+        }
+    }
+
     /// The statement that opens a write transaction. SQLite must take its single write lock up front:
     /// a deferred `BEGIN` that upgrades later fails with "database is locked" under concurrency.
     var beginWrite: SQLQueryString {

@@ -10,6 +10,7 @@ enum NotificationKind: String, Codable, Sendable, CaseIterable {
     case effectFailed = "effect_failed"
     case purchaseCredited = "purchase_credited"
     case paymentRefunded = "payment_refunded"
+    case creditsExpiring = "credits_expiring"
     case reportResolved = "report_resolved"
     case videoRemoved = "video_removed"
 }
@@ -23,7 +24,7 @@ struct NewNotification: Sendable {
     var jobID: UUID? = nil
     /// The credits moved (signed, as the ledger row), on every kind that moves credits.
     var credits: Int? = nil
-    /// What only the sentence needs (a report's resolution).
+    /// What only the sentence needs (a report's resolution, an expiring lot's UTC date).
     var detail: String? = nil
 }
 
@@ -117,6 +118,7 @@ struct NotificationRecord: Sendable, Decodable {
         case .effectFailed: return "Your effect on \(title) failed; \(credits) \(creditWord) were refunded."
         case .purchaseCredited: return "Your payment went through: \(credits) \(creditWord) were added to your balance."
         case .paymentRefunded: return "A card refund took back \(credits) \(creditWord)."
+        case .creditsExpiring: return "\(credits) \(creditWord) \(credits == 1 ? "expires" : "expire") on \(self.detail ?? "their expiry date")."
         case .reportResolved:
             switch self.detail.flatMap(ReportResolution.init(rawValue:)) {
             case .videoRemoved: return "Thanks for your report: the video was removed."

@@ -272,7 +272,9 @@ struct CreditLotTests {
             try await db.backdateLot(openedBy: stale.id, by: 180)
             try await db.backdateLot(openedBy: recent.id, by: 30)
             let response = try await client.get("/v1/admin/credits/audit", token: admin.accessToken)
-            #expect(try keys(of: response) == ["users_checked", "mismatches", "overdue_lots", "promo_codes_over_limit"])
+            #expect(try keys(of: response) == [
+                "users_checked", "mismatches", "overdue_lots", "promo_codes_over_limit", "payment_mismatches",
+            ])
             let audit = try response.decode(API.Audit.self)
             let staleLot = try #require(try await db.lot(openedBy: stale.id))
             #expect(audit.mismatches.isEmpty)

@@ -143,7 +143,7 @@ struct MigrationTests {
                 }
                 let rowsBefore = try await db.count("credit_transactions")
 
-                #expect(try await migrator.migrate() == [Migration.creditLots.version])
+                #expect(try await migrator.migrate() == Migrator.all.map(\.version).filter { $0 >= Migration.creditLots.version })
                 #expect(try await db.count("credit_transactions") == rowsBefore)
                 let lots = try await db.lots(of: users[0])
                 #expect(lots.map(\.granted) == [500] && lots.map(\.remaining) == [500])
@@ -151,7 +151,7 @@ struct MigrationTests {
                 #expect(try await db.lots(of: users[1]).isEmpty)
                 #expect(try await db.lots(of: users[2]).isEmpty)
                 let audit = try await db.audit()
-                #expect(audit.usersChecked == 3 && audit.mismatches.isEmpty && audit.overdueLots.isEmpty)
+                #expect(audit.usersChecked == 3 && audit.mismatches.isEmpty && audit.overdueLots.isEmpty && audit.paymentMismatches.isEmpty)
 
                 // The ledger goes on from there: a spend draws on the lot; the refund of a charge from before lots (it
                 // drew from no lot) opens a new one; the new row types are accepted.

@@ -273,6 +273,7 @@ enum API {
             var redemptions: Int
             var redeemed: Int
         }
+        var paymentMismatches: [PaymentMismatch]
 
         struct Mismatch: Decodable, Equatable {
             var userId: String
@@ -287,6 +288,12 @@ enum API {
             var userId: String
             var remaining: Int
             var expiresAt: String
+        }
+
+        struct PaymentMismatch: Decodable, Equatable {
+            var paymentId: String
+            var userId: String
+            var reason: String
         }
     }
 

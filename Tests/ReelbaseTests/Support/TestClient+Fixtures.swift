@@ -96,11 +96,11 @@ extension TestClient {
         return try response.decode(API.Audit.self)
     }
 
-    /// The ledger audit, as a new admin, finds no mismatch.
+    /// The ledger audit, as a new admin, finds no mismatch, of wallets or of payments.
     func expectCleanAudit(sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let admin = try await self.registerAdmin()
         let audit = try await self.audit(admin: admin)
-        #expect(audit.mismatches.isEmpty, "audit: \(audit)", sourceLocation: sourceLocation)
+        #expect(audit.mismatches.isEmpty && audit.paymentMismatches.isEmpty, "audit: \(audit)", sourceLocation: sourceLocation)
     }
 
     func createJob(_ user: User, video: String, effect: String = "glitch_animate", key: String? = nil) async throws -> TestResponse {
