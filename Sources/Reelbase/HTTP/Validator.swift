@@ -40,9 +40,22 @@ public struct Validator {
         return instant
     }
 
-    /// An ISO 8601 instant with or without fractional seconds.
+    /// An ISO 8601 instant with or without fractional seconds, with `Z` or a `±hh:mm` offset.
     static func instant(_ text: String) -> Date? {
-        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+        guard let match = text.wholeMatch(of: /(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):(\d{2}))/),
+            let instant = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+        else { return nil }
+        // Foundation's parser rolls fields over (minute 99 becomes the next hour, February 30 a day of March): the
+        // instant must spell back to the fields that were written.
+        var offset = 0
+        if let sign = match.4, let hours = match.5.flatMap({ Int($0) }), let minutes = match.6.flatMap({ Int($0) }) {
+            guard hours < 24, minutes < 60 else { return nil }
+            offset = (sign == "-" ? -1 : 1) * (hours * 3600 + minutes * 60)
+        }
+        guard let zone = TimeZone(secondsFromGMT: offset),
+            Date.ISO8601FormatStyle(timeZone: zone).format(instant).hasPrefix(match.1)
+        else { return nil }
+        return instant
     }
 
     public func validate() throws {

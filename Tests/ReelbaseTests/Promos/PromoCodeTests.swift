@@ -59,13 +59,19 @@ struct PromoCodeTests {
             try await client.redeem(user, "SUMMER-25").expectProblem(410, code: "promo_expired")
             try await client.request(.patch, "/v1/admin/promo-codes/NOPE", token: admin.accessToken, json: ["expires_at": later])
                 .expectProblem(404, code: "promo_not_found")
-            try await client.request(.patch, "/v1/admin/promo-codes/WEEK", token: admin.accessToken, json: ["expires_at": "never"])
-                .expectProblem(422, code: "validation_failed")
+            // Foundation would read minute 99 as the next hour, and February 30 as March 2.
+            for bad in ["never", "2024-01-01T12:99:00Z", "2031-02-30T00:00:00Z", "2031-01-01T00:00:00+25:00"] {
+                try await client.request(.patch, "/v1/admin/promo-codes/WEEK", token: admin.accessToken, json: ["expires_at": bad])
+                    .expectProblem(422, code: "validation_failed")
+            }
+            let offset = try await client.request(
+                .patch, "/v1/admin/promo-codes/WEEK", token: admin.accessToken, json: ["expires_at": "2031-01-01T09:00:00.5+09:00"])
+            #expect(try offset.decode(API.PromoCode.self).expiresAt == "2031-01-01T00:00:00Z")
 
             let logged = try await db.sql.raw(
                 "SELECT action FROM moderation_log WHERE target_type = 'promo_code' ORDER BY created_at"
             ).all(decodingColumn: "action", as: String.self)
-            #expect(logged == ["create_promo_code", "create_promo_code", "create_promo_code", "set_promo_code_expiry"])
+            #expect(logged == ["create_promo_code", "create_promo_code", "create_promo_code", "set_promo_code_expiry", "set_promo_code_expiry"])
         }
     }
 
