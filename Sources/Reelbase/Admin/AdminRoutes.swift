@@ -55,9 +55,10 @@ struct AdminRoutes {
     struct AuditResponse: ResponseEncodable {
         var usersChecked: Int
         var mismatches: [CreditLedger.Mismatch]
-        var overdueLots: [CreditLedger.OverdueLot]
+        var overdueLots: [CreditLedger.ExpiringLot]
         var promoCodesOverLimit: [CreditLedger.OverRedeemedCode]
         var paymentMismatches: [CreditLedger.PaymentMismatch]
+        var referralsRewardedTwice: [CreditLedger.RepeatedReferralBonus]
 
         enum CodingKeys: String, CodingKey {
             case mismatches
@@ -65,6 +66,7 @@ struct AdminRoutes {
             case overdueLots = "overdue_lots"
             case promoCodesOverLimit = "promo_codes_over_limit"
             case paymentMismatches = "payment_mismatches"
+            case referralsRewardedTwice = "referrals_rewarded_twice"
         }
     }
 
@@ -116,7 +118,8 @@ struct AdminRoutes {
         let report = try await self.credits.audit()
         return AuditResponse(
             usersChecked: report.usersChecked, mismatches: report.mismatches, overdueLots: report.overdueLots,
-            promoCodesOverLimit: report.overRedeemedCodes, paymentMismatches: report.paymentMismatches)
+            promoCodesOverLimit: report.overRedeemedCodes, paymentMismatches: report.paymentMismatches,
+            referralsRewardedTwice: report.referralsRewardedTwice)
     }
 
     @Sendable func setRole(_ request: Request, context: AppRequestContext) async throws -> UserWithRole {

@@ -38,6 +38,14 @@ public struct AppConfiguration: Sendable {
     public var signupBonusCredits = 0
     /// Days before a signup bonus's credits expire (`nil`: never).
     public var signupBonusTTLDays: Int?
+    /// Credits a referrer gets when a user they invited first pays.
+    public var referralRewardCredits = 100
+    /// Credits that invited user gets then.
+    public var referralWelcomeCredits = 50
+    /// Referral rewards one referrer gets per UTC month.
+    public var referralMonthlyLimit = 20
+    /// Days before referral bonuses' credits expire (`nil`: never).
+    public var referralBonusTTLDays: Int?
     /// Seconds between the expiry sweeper's passes; the audit reports lots unexpired two passes after their expiry.
     public var expirySweepSeconds = 60
     /// Seconds before a lot's expiry that the sweeper tells its owner (`credits_expiring`); a shorter lot, at once.
@@ -88,6 +96,18 @@ public struct AppConfiguration: Sendable {
         .int(
             "signup.bonus.ttl.days", \.signupBonusTTLDays, in: 1...3650, unset: "never expire",
             help: "Days before the signup bonus's credits expire"),
+        .int(
+            "referral.reward.credits", \.referralRewardCredits, in: 0...1_000_000,
+            help: "Credits a referrer gets when a user they invited first pays"),
+        .int(
+            "referral.welcome.credits", \.referralWelcomeCredits, in: 0...1_000_000,
+            help: "Credits an invited user gets with their first payment"),
+        .int(
+            "referral.monthly.limit", \.referralMonthlyLimit, in: 0...1_000_000,
+            help: "Referral rewards one referrer gets per UTC month"),
+        .int(
+            "referral.bonus.ttl.days", \.referralBonusTTLDays, in: 1...3650, unset: "never expire",
+            help: "Days before referral bonuses' credits expire"),
         .int(
             "expiry.sweep.seconds", \.expirySweepSeconds, in: 1...86_400,
             help: "Seconds between the passes that expire credit lots past their expiry"),

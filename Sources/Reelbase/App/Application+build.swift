@@ -120,7 +120,12 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         moderation: SQLModerationStore(database: database),
         catalog: catalog,
         gateway: gateway,
-        payments: PaymentStore(database: database, ledger: ledger, catalog: catalog),
+        payments: PaymentStore(
+            database: database, ledger: ledger, catalog: catalog,
+            referrals: ReferralRewards(
+                dialect: database.dialect, ledger: ledger, rewardCredits: configuration.referralRewardCredits,
+                welcomeCredits: configuration.referralWelcomeCredits, monthlyLimit: configuration.referralMonthlyLimit,
+                bonusTTLDays: configuration.referralBonusTTLDays)),
         effects: effects,
         effectJobs: EffectJobStore(database: database, ledger: ledger),
         credits: SQLCreditStore(database: database, ledger: ledger, sweepInterval: .seconds(configuration.expirySweepSeconds)),

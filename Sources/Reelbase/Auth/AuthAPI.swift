@@ -11,6 +11,7 @@ enum AuthAPI: APIPart {
                         [
                             "email": OAS.string, "password": ["type": "string", "minLength": 8],
                             "username": ["type": "string", "pattern": "^[a-z0-9_]{3,30}$"], "display_name": OAS.string,
+                            "referral_code": OAS.string,
                         ], required: ["email", "password", "username"]),
                     responses: [201: ("Registered and signed in", auth)])
             ],

@@ -6,10 +6,13 @@ struct RegisterRequest: Decodable {
     var password: String
     var username: String
     var displayName: String?
+    /// The inviting user's code, any case.
+    var referralCode: String?
 
     enum CodingKeys: String, CodingKey {
         case email, password, username
         case displayName = "display_name"
+        case referralCode = "referral_code"
     }
 
     func validate() throws {

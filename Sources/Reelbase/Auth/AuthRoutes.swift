@@ -29,7 +29,11 @@ struct AuthRoutes {
         let registration = try await self.limits.reserve(.registerIP, subject: self.limits.clientAddress(request, context: context))
         // Before hashing, so that a taken email or username costs no bcrypt round; being no registration, it does not count
         // (but once the window is full it answers 429 like any attempt, so it cannot probe for accounts unlimited).
-        do { try await self.users.checkAvailable(email: email, username: body.username) } catch {
+        let referrer: UUID?
+        do {
+            try await self.users.checkAvailable(email: email, username: body.username)
+            if let code = body.referralCode { referrer = try await self.users.referrer(code: code) } else { referrer = nil }
+        } catch {
             try await self.limits.giveBack(registration)
             throw error
         }
@@ -37,7 +41,8 @@ struct AuthRoutes {
             email: email,
             username: body.username,
             displayName: body.displayName ?? body.username,
-            passwordHash: try await self.passwords.hash(body.password)
+            passwordHash: try await self.passwords.hash(body.password),
+            referredBy: referrer
         )
         let (user, refreshToken) = try await self.database.transaction { connection in
             var user = try await self.users.insert(newUser, on: connection)
@@ -123,6 +128,8 @@ extension UserStoreError: ProblemConvertible {
                 detail: "That \(field.rawValue) is already registered.",
                 errors: [FieldError(field: field.rawValue, message: "Is already taken.")]
             )
+        case .unknownReferralCode:
+            Problem.validation(field: "referral_code", "No user has this referral code.")
         }
     }
 }

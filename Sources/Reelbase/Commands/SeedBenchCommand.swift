@@ -259,12 +259,13 @@ struct BenchSeeder: Sendable {
         let hash = BenchDataset.passwordHash
         return [
             // The search text is written with each row, as the stores write it (SQLite's triggers index it).
-            Table(name: "users", columns: ["id", "email", "username", "display_name", "password_hash", "created_at", "search_name"],
+            Table(name: "users", columns: ["id", "email", "username", "display_name", "password_hash", "created_at", "search_name", "referral_code"],
                   units: dataset.users, rowCount: dataset.users) { range in
                 range.map { u -> [any Encodable & Sendable] in
                     let name = "Bench User \(u)"
                     return [dataset.userID(u), BenchDataset.email(u), "bench_\(u)", name, hash,
-                            Date(timeIntervalSince1970: BenchDataset.epoch - Double(dataset.users - u)), SearchText.stored(name)]
+                            Date(timeIntervalSince1970: BenchDataset.epoch - Double(dataset.users - u)), SearchText.stored(name),
+                            ReferralCode.numbered(u)]
                 }
             },
             Table(name: "videos",

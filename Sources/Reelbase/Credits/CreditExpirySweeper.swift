@@ -61,24 +61,24 @@ struct CreditExpirySweeper: Service {
         let horizon = Date().addingTimeInterval(Double(self.notice.components.seconds))
         let lots = try await connection.raw(
             """
-            SELECT l.id, l.user_id, l.remaining, l.expires_at
+            SELECT l.id AS lot_id, l.user_id, l.remaining, l.expires_at
             FROM credit_lots l JOIN users u ON u.id = l.user_id LEFT JOIN credit_transactions t ON t.id = l.transaction_id
             WHERE l.remaining > 0 AND l.expiry_noticed_at IS NULL
               AND l.expires_at > \(dialect.now) AND l.expires_at <= \(bind: horizon)
               AND (t.transaction_type IS NULL OR t.transaction_type <> \(literal: CreditLedger.TransactionType.subscription.rawValue))
             ORDER BY l.expires_at \(limit: Self.batchSize)\(dialect.forNoKeyUpdateSkipLocked(of: ["l", "u"]))
             """
-        ).all(decoding: ExpiringLot.self)
+        ).all(decoding: CreditLedger.ExpiringLot.self)
         guard !lots.isEmpty else { return 0 }
         let marked = try await connection.raw(
             """
             UPDATE credit_lots SET expiry_noticed_at = \(dialect.now)
-            WHERE \(dialect.column("id", isIn: lots.map(\.id))) AND expiry_noticed_at IS NULL
+            WHERE \(dialect.column("id", isIn: lots.map(\.lotID))) AND expiry_noticed_at IS NULL
             RETURNING id
             """
         ).all(decodingColumn: "id", as: UUID.self)
         let writer = NotificationWriter(dialect: dialect)
-        for lot in lots where marked.contains(lot.id) {
+        for lot in lots where marked.contains(lot.lotID) {
             try await writer.write(
                 NewNotification(
                     recipientID: lot.userID, kind: .creditsExpiring, credits: lot.remaining,
@@ -90,19 +90,6 @@ struct CreditExpirySweeper: Service {
 
     /// `2026-12-05`: the day, in UTC, that a notice names.
     private static let utcDay = Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day()
-
-    private struct ExpiringLot: Decodable {
-        var id: UUID
-        var userID: UUID
-        var remaining: Int
-        var expiresAt: Date
-
-        enum CodingKeys: String, CodingKey {
-            case id, remaining
-            case userID = "user_id"
-            case expiresAt = "expires_at"
-        }
-    }
 
     /// Runs `batch` in a transaction of its own until one claims fewer than ``batchSize`` lots; returns the lots claimed.
     @discardableResult

@@ -101,44 +101,71 @@ struct CreditLedger: Sendable {
     /// movement; the caller's transaction rolls back whatever else it wrote.
     func apply(_ movement: Movement, on connection: any SQLDatabase) async throws -> Entry {
         precondition(movement.credits != 0, "a ledger row moves at least one credit")
-        if movement.credits < 0 {
-            try await self.expireOverdueLots(of: movement.userID, on: connection)
-        }
-        let entry = try await self.write(movement, on: connection)
-        if movement.credits > 0 {
+        guard movement.credits < 0 else {
+            let entry = try await self.write(movement, on: connection)
             try await self.add(movement, as: entry, on: connection)
-        } else {
-            try await self.draw(movement, as: entry, on: connection)
+            return entry
         }
+        let spendable = try await self.lockLots(of: movement.userID, drawOrderUndoing: movement.undoing, on: connection)
+        let entry = try await self.write(movement, on: connection)
+        try await self.draw(movement, from: spendable.lots, as: entry, on: connection)
         return entry
     }
 
     /// Expires `userID`'s lots that are past their expiry, one `expiry` row each, and returns the balance left.
-    ///
-    /// Locks the user's row first (PostgreSQL; SQLite's write transactions run one at a time): every transaction that
-    /// moves this user's credits takes the same lock before it touches a lot, so none reads a lot another is changing.
-    /// The lock is the one the balance's `UPDATE` takes anyway (``RowLock/counterUpdate``): a stronger one would also
-    /// wait for, and deadlock with, the key-share locks that the user's own likes and job requests hold on the row.
     /// Throws ``LedgerError/unknownUser``.
     @discardableResult
     func expireOverdueLots(of userID: UUID, on connection: any SQLDatabase) async throws -> Int {
+        try await self.lockLots(of: userID, drawOrderUndoing: nil, on: connection).balance
+    }
+
+    /// A lot holding credits and whether it is past its expiry, by the database's clock.
+    private struct HeldLot: Decodable {
+        var lot: Lot
+        var overdue: Bool
+
+        enum CodingKeys: String, CodingKey { case overdue }
+
+        init(from decoder: any Decoder) throws {
+            self.lot = try Lot(from: decoder)
+            self.overdue = try decoder.container(keyedBy: CodingKeys.self).decode(Int.self, forKey: .overdue) != 0
+        }
+    }
+
+    /// Locks the user's row, reads their lots holding credits, expires the overdue ones and returns the balance left
+    /// with the other lots in the order a removal draws on them: first the lot the undone row opened, then soonest
+    /// expiry first, never-expiring lots last, ties oldest first (by the opening row's place in the ledger; a balance
+    /// from before lots is the oldest).
+    ///
+    /// The lock comes first (PostgreSQL; SQLite's write transactions run one at a time): every transaction that moves
+    /// this user's credits takes the same lock before it touches a lot, so none reads a lot another is changing. It is
+    /// the one the balance's `UPDATE` takes anyway (``RowLock/counterUpdate``): a stronger one would also wait for, and
+    /// deadlock with, the key-share locks that the user's own likes and job requests hold on the row. One read serves
+    /// both the expiry and the draw, so a spend costs one statement more than before lots, not two.
+    private func lockLots(of userID: UUID, drawOrderUndoing undone: UUID?, on connection: any SQLDatabase) async throws -> (balance: Int, lots: [Lot]) {
         let read: SQLQueryString = "SELECT credits FROM users WHERE id = \(bind: userID)"
         guard
-            let balance = try await connection.raw(self.dialect.locking(read, .counterUpdate) ?? read)
+            var balance = try await connection.raw(self.dialect.locking(read, .counterUpdate) ?? read)
                 .first(decodingColumn: "credits", as: Int.self)
         else { throw LedgerError.unknownUser }
-        let overdue = try await connection.raw(
+        let undoneFirst: SQLQueryString = undone.map { "CASE WHEN l.transaction_id = \(bind: $0) THEN 0 ELSE 1 END, " } ?? ""
+        let held = try await connection.raw(
             """
-            SELECT \(Lot.columns) FROM credit_lots l LEFT JOIN credit_transactions t ON t.id = l.transaction_id
-            WHERE l.user_id = \(bind: userID) AND l.remaining > 0 AND l.expires_at <= \(self.dialect.now)
-            ORDER BY l.expires_at, t.sequence
+            SELECT \(Lot.columns), CASE WHEN l.expires_at <= \(self.dialect.now) THEN 1 ELSE 0 END AS overdue
+            FROM credit_lots l LEFT JOIN credit_transactions t ON t.id = l.transaction_id
+            WHERE l.user_id = \(bind: userID) AND l.remaining > 0
+            ORDER BY \(undoneFirst)CASE WHEN l.expires_at IS NULL THEN 1 ELSE 0 END, l.expires_at, COALESCE(t.sequence, 0)
             """
-        ).all(decoding: Lot.self)
-        var left = balance
-        for lot in overdue {
-            left = try await self.expire(lot, on: connection)
+        ).all(decoding: HeldLot.self)
+        var lots: [Lot] = []
+        for entry in held {
+            if entry.overdue {
+                balance = try await self.expire(entry.lot, on: connection)
+            } else {
+                lots.append(entry.lot)
+            }
         }
-        return left
+        return (balance, lots)
     }
 
     /// Turns what is left of `lot` into one `expiry` row and returns the balance after it. The caller holds the
@@ -199,12 +226,15 @@ struct CreditLedger: Sendable {
             let draws = try await connection.raw(
                 "SELECT lot_id, credits FROM credit_lot_draws WHERE transaction_id = \(bind: undone) AND credits > 0 ORDER BY lot_id"
             ).all(decoding: Draw.self)
+            var returned: [Draw] = []
             for draw in draws where unplaced > 0 {
                 let back = min(draw.credits, unplaced)
                 try await self.take(-back, from: draw.lotID, by: entry.id, on: connection)
+                returned.append(Draw(lotID: draw.lotID, credits: back))
                 unplaced -= back
             }
-            if unplaced < movement.credits {
+            if !returned.isEmpty {
+                try await self.settleShortfalls(in: returned, of: movement.userID, on: connection)
                 try await self.expireOverdueLots(of: movement.userID, on: connection)
             }
         }
@@ -220,17 +250,62 @@ struct CreditLedger: Sendable {
         ).run()
     }
 
-    /// Removed credits: first from the lot the undone row opened, then soonest expiry first, never-expiring lots last,
-    /// ties oldest first (by the opening row's place in the ledger; a balance from before lots is the oldest).
-    private func draw(_ movement: Movement, as entry: Entry, on connection: any SQLDatabase) async throws {
-        let undoneFirst: SQLQueryString = movement.undoing.map { "CASE WHEN l.transaction_id = \(bind: $0) THEN 0 ELSE 1 END, " } ?? ""
-        let lots = try await connection.raw(
+    /// A purchase's lot whose card refund the balance could not cover, as credits come back into it.
+    private struct Shortfall: Decodable {
+        var lotID: UUID
+        var paymentID: UUID
+        var purchaseID: UUID
+        var purchase: String
+        var shortfall: Int
+        enum CodingKeys: String, CodingKey {
+            case shortfall, purchase
+            case lotID = "lot_id"
+            case paymentID = "payment_id"
+            case purchaseID = "purchase_id"
+        }
+    }
+
+    /// Credits that came back into the lot of a purchase whose card refund fell short (the user had spent them on a
+    /// job that has now failed) first settle that shortfall: a negative `refund` row naming the payment, out of that
+    /// lot, and the payment's unsettled shortfall goes down by as much, so that its refund rows plus its shortfall are
+    /// still its refunded credits. Only the rest is spendable. Every change of a shortfall happens under the owner's
+    /// row lock (this movement's balance update holds it, a card refund takes it before it computes one), so the
+    /// shortfall read here is current without locking the payment.
+    private func settleShortfalls(in returned: [Draw], of userID: UUID, on connection: any SQLDatabase) async throws {
+        let shortfalls = try await connection.raw(
             """
-            SELECT \(Lot.columns) FROM credit_lots l LEFT JOIN credit_transactions t ON t.id = l.transaction_id
-            WHERE l.user_id = \(bind: movement.userID) AND l.remaining > 0
-            ORDER BY \(undoneFirst)CASE WHEN l.expires_at IS NULL THEN 1 ELSE 0 END, l.expires_at, COALESCE(t.sequence, 0)
+            SELECT l.id AS lot_id, p.id AS payment_id, t.id AS purchase_id, t.description AS purchase,
+                   p.refund_shortfall_credits AS shortfall
+            FROM credit_lots l
+            JOIN credit_transactions t ON t.id = l.transaction_id
+            JOIN payments p ON p.credited_transaction_id = t.id
+            WHERE \(self.dialect.column("l.id", isIn: returned.map(\.lotID))) AND p.refund_shortfall_credits > 0
             """
-        ).all(decoding: Lot.self)
+        ).all(decoding: Shortfall.self)
+        for lot in shortfalls {
+            let back = returned.filter { $0.lotID == lot.lotID }.reduce(0) { $0 + $1.credits }
+            let settled = min(back, lot.shortfall)
+            _ = try await self.apply(
+                Movement(
+                    userID: userID, type: .refund, credits: -settled,
+                    description: "Card refund: \(Self.packageName(ofPurchase: lot.purchase)) (\(settled) credits)",
+                    extraData: ["payment_id": lot.paymentID.lowercased, "settled_shortfall": String(settled)],
+                    undoing: lot.purchaseID),
+                on: connection)
+            try await connection.raw(
+                "UPDATE payments SET refund_shortfall_credits = refund_shortfall_credits - \(bind: settled) WHERE id = \(bind: lot.paymentID)"
+            ).run()
+        }
+    }
+
+    /// `"Purchased Basic Pack (500 credits)"` (the description `PaymentStore` gives a purchase row) → `"Basic Pack"`.
+    static func packageName(ofPurchase description: String) -> String {
+        let name = Self.withoutCreditCount(description)
+        return name.hasPrefix("Purchased ") ? String(name.dropFirst("Purchased ".count)) : name
+    }
+
+    /// Removed credits, out of `lots` in their order (``lockLots(of:drawOrderUndoing:on:)``'s).
+    private func draw(_ movement: Movement, from lots: [Lot], as entry: Entry, on connection: any SQLDatabase) async throws {
         let wanted = -movement.credits
         var left = wanted
         for lot in lots where left > 0 {
@@ -248,10 +323,12 @@ struct CreditLedger: Sendable {
     /// Moves `credits` out of `lot` (negative: back into it) for the row `transactionID`, and records the draw. The
     /// lot's CHECKs refuse a lot below zero or above its grant.
     private func take(_ credits: Int, from lot: UUID, by transactionID: UUID, on connection: any SQLDatabase) async throws {
-        try await connection.raw("UPDATE credit_lots SET remaining = remaining - \(bind: credits) WHERE id = \(bind: lot)").run()
-        try await connection.raw(
-            "INSERT INTO credit_lot_draws (transaction_id, lot_id, credits) VALUES (\(bind: transactionID), \(bind: lot), \(bind: credits))"
-        ).run()
+        for statement in self.dialect.statements(
+            "UPDATE credit_lots SET remaining = remaining - \(bind: credits) WHERE id = \(bind: lot)",
+            then: "INSERT INTO credit_lot_draws (transaction_id, lot_id, credits) VALUES (\(bind: transactionID), \(bind: lot), \(bind: credits))")
+        {
+            try await connection.raw(statement).run()
+        }
     }
 
     private struct Draw: Decodable {
@@ -297,8 +374,9 @@ struct CreditLedger: Sendable {
         }
     }
 
-    /// A lot still holding credits well after it expired: the sweeper is not running, or not keeping up.
-    struct OverdueLot: Codable, Sendable, Equatable {
+    /// A lot with an expiry and credits left: in the audit, one still holding credits well after it expired (the
+    /// sweeper is not running, or not keeping up); for the sweeper, one about to expire.
+    struct ExpiringLot: Codable, Sendable, Equatable {
         var lotID: UUID
         var userID: UUID
         var remaining: Int
@@ -335,6 +413,20 @@ struct CreditLedger: Sendable {
         }
     }
 
+    /// A referral bonus paid more than once: several positive `bonus` rows of one user naming one referred user.
+    struct RepeatedReferralBonus: Codable, Sendable, Equatable {
+        var referredUserID: String
+        /// Who got them: the referrer (their reward) or the referred user (their welcome bonus).
+        var userID: String
+        var bonuses: Int
+
+        enum CodingKeys: String, CodingKey {
+            case bonuses
+            case referredUserID = "referred_user_id"
+            case userID = "user_id"
+        }
+    }
+
     /// A payment whose ledger rows do not match what the payment says.
     struct PaymentMismatch: Codable, Sendable, Equatable {
         enum Reason: String, Codable, Sendable, CaseIterable {
@@ -362,14 +454,15 @@ struct CreditLedger: Sendable {
     struct AuditReport: Sendable {
         var usersChecked: Int
         var mismatches: [Mismatch]
-        var overdueLots: [OverdueLot]
+        var overdueLots: [ExpiringLot]
         var overRedeemedCodes: [OverRedeemedCode]
         var paymentMismatches: [PaymentMismatch]
+        var referralsRewardedTwice: [RepeatedReferralBonus]
     }
 
     /// Recomputes every balance and every running sum from the ledger rows alone, every lot from its draws, every
     /// payment's crediting and refunds from its ledger rows, and lists the lots holding credits more than
-    /// `overdueAfter` past their expiry and the promo codes redeemed beyond their limit.
+    /// `overdueAfter` past their expiry, the promo codes redeemed beyond their limit and referral bonuses paid twice.
     func audit(on database: any SQLDatabase, overdueAfter: Duration) async throws -> AuditReport {
         let sums = try await database.raw(
             """
@@ -410,7 +503,7 @@ struct CreditLedger: Sendable {
             WHERE remaining > 0 AND expires_at < \(bind: Date().addingTimeInterval(-Double(overdueAfter.components.seconds)))
             ORDER BY expires_at
             """
-        ).all(decoding: OverdueLot.self)
+        ).all(decoding: ExpiringLot.self)
         let overRedeemed = try await database.raw(
             """
             SELECT p.code, p.max_redemptions, p.redemptions, COUNT(r.user_id) AS redeemed
@@ -422,7 +515,24 @@ struct CreditLedger: Sendable {
         ).all(decoding: OverRedeemedCode.self)
         return AuditReport(
             usersChecked: sums.count, mismatches: mismatches, overdueLots: overdue, overRedeemedCodes: overRedeemed,
-            paymentMismatches: try await self.paymentMismatches(on: database))
+            paymentMismatches: try await self.paymentMismatches(on: database),
+            referralsRewardedTwice: try await self.repeatedReferralBonuses(on: database))
+    }
+
+    /// Counted from the ledger, not from `referrals` (whose primary key allows one row per referred user anyway): a
+    /// bonus paid outside that row would not show there.
+    private func repeatedReferralBonuses(on database: any SQLDatabase) async throws -> [RepeatedReferralBonus] {
+        let referred = self.dialect.jsonText("extra_data", "referred_user_id")
+        return try await database.raw(
+            """
+            SELECT \(referred) AS referred_user_id, \(self.dialect.lowercaseText(ofUUID: "user_id")) AS user_id, COUNT(*) AS bonuses
+            FROM credit_transactions
+            WHERE transaction_type = \(literal: TransactionType.bonus.rawValue) AND credits > 0 AND \(referred) IS NOT NULL
+            GROUP BY \(referred), user_id
+            HAVING COUNT(*) > 1
+            ORDER BY 1, 2
+            """
+        ).all(decoding: RepeatedReferralBonus.self)
     }
 
     /// Payments whose `purchase` row or card-refund rows do not match the payment (API.md: "a credited payment without

@@ -90,6 +90,11 @@ enum CreditsAPI: APIPart {
                                         "payment_id": OAS.uuid, "user_id": OAS.uuid,
                                         "reason": OAS.string(CreditLedger.PaymentMismatch.Reason.allCases.map(\.rawValue)),
                                     ])),
+                                // Referral bonuses one user got more than once for one referred user.
+                                "referrals_rewarded_twice": OAS.array(
+                                    OAS.object([
+                                        "referred_user_id": OAS.uuid, "user_id": OAS.uuid, "bonuses": OAS.integer,
+                                    ])),
                             ])
                         )
                     ])

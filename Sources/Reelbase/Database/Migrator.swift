@@ -8,10 +8,10 @@ struct Migration: Sendable {
     let statements: @Sendable (SQLDialectKind) -> [SQLQueryString]
     /// Work SQL cannot state, run after the statements in the same transaction (the search text of existing rows is
     /// computed in Swift).
-    var backfill: (@Sendable (any SQLDatabase) async throws -> Void)? = nil
+    var backfill: (@Sendable (any SQLDatabase, SQLDialectKind) async throws -> Void)? = nil
 
     init(
-        version: Int, name: String, backfill: (@Sendable (any SQLDatabase) async throws -> Void)? = nil,
+        version: Int, name: String, backfill: (@Sendable (any SQLDatabase, SQLDialectKind) async throws -> Void)? = nil,
         statements: @escaping @Sendable (SQLDialectKind) -> [SQLQueryString]
     ) {
         self.version = version
@@ -41,7 +41,9 @@ struct Migrator {
         .search,
         .creditLots,
         .promoCodes,
+        .referrals,
         .expiringNotices,
+        .wideCredits,
     ]
 
     let database: Database
@@ -70,7 +72,7 @@ struct Migrator {
                 for statement in migration.statements(dialect) {
                     try await connection.raw(statement).run()
                 }
-                try await migration.backfill?(connection)
+                try await migration.backfill?(connection, dialect)
                 try await connection.raw(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(bind: migration.version), \(bind: migration.name), \(dialect.now))"
                 ).run()

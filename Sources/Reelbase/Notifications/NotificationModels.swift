@@ -13,6 +13,7 @@ enum NotificationKind: String, Codable, Sendable, CaseIterable {
     case creditsExpiring = "credits_expiring"
     case reportResolved = "report_resolved"
     case videoRemoved = "video_removed"
+    case referralRewarded = "referral_rewarded"
 }
 
 /// A notification to write: the kind and what it is about. The writer fills in the rest.
@@ -126,6 +127,7 @@ struct NotificationRecord: Sendable, Decodable {
             case .noAction, nil: return "Thanks for your report: we reviewed it and took no action."
             }
         case .videoRemoved: return "Your video \(title) was removed by a moderator."
+        case .referralRewarded: return "\(who) joined with your invite: \(credits) \(creditWord) were added to your balance."
         }
     }
 }

@@ -12,6 +12,14 @@ struct PaymentStore: Sendable {
     let database: Database
     let ledger: CreditLedger
     let catalog: CreditCatalog
+    var referrals: ReferralRewards
+
+    init(database: Database, ledger: CreditLedger, catalog: CreditCatalog, referrals: ReferralRewards? = nil) {
+        self.database = database
+        self.ledger = ledger
+        self.catalog = catalog
+        self.referrals = referrals ?? ReferralRewards(dialect: database.dialect, ledger: ledger)
+    }
 
     /// A `payments` row.
     struct Row: Decodable, Sendable {
@@ -161,6 +169,9 @@ struct PaymentStore: Sendable {
                 NewNotification(recipientID: payment.userID, kind: .purchaseCredited, credits: entry.credits), on: connection)
         }
         try await self.applyWaitingEvents(of: payment, on: connection, logger: logger)
+        let refunded = try await connection.raw("SELECT refunded_cents FROM payments WHERE id = \(bind: payment.id)")
+            .first(decodingColumn: "refunded_cents", as: Int.self) ?? 0
+        try await self.referrals.paymentCredited(payment, alreadyRefunded: refunded > 0, on: connection)
         return entry
     }
 
@@ -243,6 +254,7 @@ struct PaymentStore: Sendable {
         guard refundedCents > payment.refundedCents else { return true }
 
         let dialect = self.database.dialect
+        try await self.referrals.paymentRefunded(payment.id, on: connection, logger: logger)
         let wanted = Self.share(of: payment.credits, part: refundedCents, whole: payment.amountCents) - payment.refundedCredits
         var shortfall = 0
         if wanted > 0 {

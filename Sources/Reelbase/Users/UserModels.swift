@@ -15,10 +15,12 @@ struct UserRecord: Sendable, Decodable {
     var videoCount: Int
     var credits: Int
     var role: UserRole
+    var referralCode: String
     var createdAt: Date
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, email, username, bio, credits, role
+        case referralCode = "referral_code"
         case displayName = "display_name"
         case avatarURL = "avatar_url"
         case followerCount = "follower_count"
@@ -105,8 +107,12 @@ struct CurrentUser: ResponseEncodable, Sendable {
     var email: String
     var credits: Int
     var role: UserRole
+    var referralCode: String
 
-    enum CodingKeys: String, CodingKey { case email, credits, role }
+    enum CodingKeys: String, CodingKey {
+        case email, credits, role
+        case referralCode = "referral_code"
+    }
 
     func encode(to encoder: any Encoder) throws {
         try self.profile.encode(to: encoder)
@@ -114,6 +120,7 @@ struct CurrentUser: ResponseEncodable, Sendable {
         try container.encode(self.email, forKey: .email)
         try container.encode(self.credits, forKey: .credits)
         try container.encode(self.role, forKey: .role)
+        try container.encode(self.referralCode, forKey: .referralCode)
     }
 }
 

@@ -15,7 +15,7 @@ struct UserRoutes {
     @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> CurrentUser {
         let userID = try context.requireUser()
         guard let user = try await self.users.find(id: userID) else { throw Problem.unauthorized("The account no longer exists.") }
-        return CurrentUser(profile: user.profile, email: user.email, credits: user.credits, role: user.role)
+        return CurrentUser(profile: user.profile, email: user.email, credits: user.credits, role: user.role, referralCode: user.referralCode)
     }
 
     @Sendable func updateMe(_ request: Request, context: AppRequestContext) async throws -> UserProfile {

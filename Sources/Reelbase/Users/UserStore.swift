@@ -8,6 +8,8 @@ struct NewUser: Sendable {
     var username: String
     var displayName: String
     var passwordHash: String
+    /// Who invited them (their `referral_code` was given at registration).
+    var referredBy: UUID? = nil
 }
 
 /// A field left as it is or given a new value.
@@ -45,6 +47,8 @@ struct UserCredentials: Sendable, Decodable {
 enum UserStoreError: Error, Sendable, Equatable {
     /// Another account already has this email or username.
     case taken(UniqueUserField)
+    /// No user has the referral code given at registration.
+    case unknownReferralCode
 }
 
 /// Where users live.
@@ -59,28 +63,44 @@ protocol UserStore: Sendable {
     /// Throws ``UserStoreError/taken(_:)`` naming the email if it is taken, else the username if that is.
     func checkAvailable(email: String, username: String) async throws
     func updateProfile(id: UUID, _ change: ProfileChange) async throws -> UserRecord?
+    /// The id of the user whose referral code this is (trimmed, any case); throws ``UserStoreError/unknownReferralCode``.
+    func referrer(code: String) async throws -> UUID
 }
 
 struct SQLUserStore: UserStore {
     let database: Database
 
     func insert(_ user: NewUser, on connection: any SQLDatabase) async throws -> UserRecord {
-        let inserted = try await connection.raw(
-            """
-            INSERT INTO users (id, email, username, display_name, password_hash, created_at, search_name)
-            VALUES (\(bind: user.id), \(bind: user.email), \(bind: user.username), \(bind: user.displayName),
-                    \(bind: user.passwordHash), \(self.database.dialect.now), \(bind: SearchText.stored(user.displayName)))
-            ON CONFLICT DO NOTHING
-            RETURNING \(UserRecord.columns)
-            """
-        ).first(decoding: UserRecord.self)
-        guard let inserted else {
+        // A drawn referral code may be taken (1 in 34^8 per user): then the insert conflicts on it, the email and
+        // username turn out free, and another code is drawn.
+        for _ in 0..<Self.referralCodeAttempts {
+            let inserted = try await connection.raw(
+                """
+                INSERT INTO users (id, email, username, display_name, password_hash, created_at, search_name, referral_code, referred_by)
+                VALUES (\(bind: user.id), \(bind: user.email), \(bind: user.username), \(bind: user.displayName),
+                        \(bind: user.passwordHash), \(self.database.dialect.now), \(bind: SearchText.stored(user.displayName)),
+                        \(bind: ReferralCode.random()), \(bind: user.referredBy))
+                ON CONFLICT DO NOTHING
+                RETURNING \(UserRecord.columns)
+                """
+            ).first(decoding: UserRecord.self)
+            if let inserted { return inserted }
             // Lost a race with another registration of the same email or username, committed by now (Postgres'
-            // `ON CONFLICT` waits for it; SQLite has one writer). Should it be gone again, the email is named.
+            // `ON CONFLICT` waits for it; SQLite has one writer).
             try await self.checkAvailable(email: user.email, username: user.username, on: connection)
-            throw UserStoreError.taken(.email)
         }
-        return inserted
+        // Should the rival be gone again, the email is named.
+        throw UserStoreError.taken(.email)
+    }
+
+    private static let referralCodeAttempts = 5
+
+    func referrer(code: String) async throws -> UUID {
+        guard
+            let id = try await self.database.sql.raw("SELECT id FROM users WHERE referral_code = \(bind: ReferralCode.normalized(code))")
+                .first(decodingColumn: "id", as: UUID.self)
+        else { throw UserStoreError.unknownReferralCode }
+        return id
     }
 
     func find(id: UUID) async throws -> UserRecord? {

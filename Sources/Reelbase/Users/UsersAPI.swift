@@ -34,7 +34,10 @@ enum UsersAPI: APIPart {
     static var schemas: OAS.Object {
         [
             "User": OAS.object(userProperties),
-            "CurrentUser": OAS.object(userProperties.merging(["email": OAS.string, "credits": OAS.integer, "role": role]) { $1 }),
+            "CurrentUser": OAS.object(userProperties.merging([
+                "email": OAS.string, "credits": OAS.integer, "role": role,
+                "referral_code": ["type": "string", "pattern": "^[A-Z2-9]{8}$"],
+            ]) { $1 }),
             "UserWithRole": OAS.object(userProperties.merging(["role": role]) { $1 }),
         ]
     }

@@ -53,7 +53,7 @@ struct RoleTests {
             let victim = try await client.register()
             let me = try await client.get("/v1/users/me", token: squatter.accessToken)
             #expect(try me.decode(API.Me.self).role == "user")
-            #expect(try keys(of: me) == userKeys.union(["email", "credits", "role"]))
+            #expect(try keys(of: me) == userKeys.union(["email", "credits", "role", "referral_code"]))
             let grant = try await client.post(
                 "/v1/admin/credits/grants", token: squatter.accessToken,
                 json: TestClient.GrantBody(user_id: squatter.id, credits: 1_000_000, reason: "free money"))

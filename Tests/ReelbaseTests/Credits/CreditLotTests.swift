@@ -240,6 +240,12 @@ struct CreditLotTests {
             try await grant(Body(user_id: user.id, credits: 11)).expectProblem(422, code: "balance_limit")
             #expect(try await client.balance(user).balance == 1_999_999_990)
             #expect(try await grant(Body(user_id: user.id, credits: 10)).status == .created)
+            // Past the limit, and past 2^31 − 1 (the ledger's and the lots' columns are 64-bit): payments still credit.
+            try await db.bonus(1_000_000_000, to: try user.uuid)
+            #expect(try await client.purchase(user, package: "basic_500").status == .ok)
+            #expect(try await client.balance(user).balance == 3_000_000_500)
+            let top = try await client.get("/v1/credits/history", token: user.accessToken).decode(API.History.self).transactions.first
+            #expect(top?.balanceAfter == 3_000_000_500 && top?.transactionType == "purchase")
             try await client.expectCleanAudit()
         }
     }
@@ -273,7 +279,7 @@ struct CreditLotTests {
             try await db.backdateLot(openedBy: recent.id, by: 30)
             let response = try await client.get("/v1/admin/credits/audit", token: admin.accessToken)
             #expect(try keys(of: response) == [
-                "users_checked", "mismatches", "overdue_lots", "promo_codes_over_limit", "payment_mismatches",
+                "users_checked", "mismatches", "overdue_lots", "promo_codes_over_limit", "payment_mismatches", "referrals_rewarded_twice",
             ])
             let audit = try response.decode(API.Audit.self)
             let staleLot = try #require(try await db.lot(openedBy: stale.id))

@@ -80,8 +80,8 @@ struct MigrationTests {
                 let userID = UUID()
                 try await db.sql.raw(
                     """
-                    INSERT INTO users (id, email, username, display_name, password_hash, created_at)
-                    VALUES (\(bind: userID), 'l@example.com', 'ledger', 'l', 'x', \(db.dialect.now))
+                    INSERT INTO users (id, email, username, display_name, password_hash, created_at, referral_code)
+                    VALUES (\(bind: userID), 'l@example.com', 'ledger', 'l', 'x', \(db.dialect.now), 'LEDGER22')
                     """
                 ).run()
                 let ledger = CreditLedger(dialect: db.dialect)
@@ -100,10 +100,11 @@ struct MigrationTests {
         }
     }
 
-    /// V013 gives every wallet holding credits one never-expiring lot of its whole balance (a wallet at 0 none), after
-    /// which the audit, lots included, passes and the ledger draws on those lots.
+    /// Upgrading wallets the ledger wrote before lots: V013 gives every wallet holding credits one never-expiring lot
+    /// of its whole balance (a wallet at 0 none) and V015 every user a referral code of their own, after which the
+    /// extended audit passes and the ledger draws on those lots.
     @Test(arguments: TestDatabase.allCases)
-    func existingBalancesBecomeOneNeverExpiringLot(_ database: TestDatabase) async throws {
+    func walletsFromBeforeLotsUpgradeToOneLotEachACodeAndACleanAudit(_ database: TestDatabase) async throws {
         try await TestApp.withFreshDatabase(database) { url in
             try await DatabaseConnector.withDatabase(try DatabaseURL(url), logger: TestApp.logger) { db in
                 let migrator = Migrator(database: db, logger: TestApp.logger)
@@ -152,6 +153,12 @@ struct MigrationTests {
                 #expect(try await db.lots(of: users[2]).isEmpty)
                 let audit = try await db.audit()
                 #expect(audit.usersChecked == 3 && audit.mismatches.isEmpty && audit.overdueLots.isEmpty && audit.paymentMismatches.isEmpty)
+                #expect(audit.referralsRewardedTwice.isEmpty && audit.overRedeemedCodes.isEmpty)
+                let codes = try await db.sql.raw("SELECT referral_code FROM users").all(decodingColumn: "referral_code", as: String.self)
+                #expect(codes.count == 3 && Set(codes).count == 3)
+                #expect(codes.allSatisfy { $0.wholeMatch(of: /[A-Z2-9]{8}/) != nil }, "\(codes)")
+                // Required from now on, on both databases (PostgreSQL's NOT NULL, SQLite's triggers).
+                await #expect(throws: (any Error).self) { try await db.sql.raw("UPDATE users SET referral_code = NULL").run() }
 
                 // The ledger goes on from there: a spend draws on the lot; the refund of a charge from before lots (it
                 // drew from no lot) opens a new one; the new row types are accepted.

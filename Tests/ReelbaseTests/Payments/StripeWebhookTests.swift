@@ -256,6 +256,34 @@ struct StripeWebhookTests {
         }
     }
 
+    /// A failed job's refund into a purchase lot whose card refund fell short settles that shortfall first.
+    @Test(arguments: TestDatabase.allCases)
+    func creditsReturnedToARefundedPurchaseSettleItsShortfallFirst(_ database: TestDatabase) async throws {
+        try await FakeStripe.runWithApp(database) { _, client, db in
+            let user = try await client.register()
+            #expect(try await client.purchase(user, token: "pm_card_visa").status == .ok)
+            let userID = try user.uuid
+            try await db.spend(300, by: userID)
+            let job = try await db.spend(100, by: userID)
+            #expect(try await client.webhook(FakeStripe.refundEvent(intentID: "pi_fake_1", amount: 1999, amountRefunded: 1999)).status == .ok)
+            #expect(try await client.balance(user).balance == 0)
+            #expect(try await db.count("payments", where: "refunded_credits = 500 AND refund_shortfall_credits = 400") == 1)
+
+            try await db.apply(
+                .init(userID: userID, type: .refund, credits: 100, description: "Refund: AI Glitch", extraData: ["job_id": "job-1"], undoing: job.id))
+            #expect(try await client.balance(user).balance == 0)
+            let rows = try await client.get("/v1/credits/history", token: user.accessToken).decode(API.History.self).transactions
+            #expect(rows.prefix(2).map(\.credits) == [-100, 100])
+            #expect(rows.first?.description == "Card refund: Basic Pack (100 credits)")
+            #expect(try await db.extraData(type: "refund").compactMap { $0["settled_shortfall"] } == ["100"])
+            #expect(try await db.count("payments", where: "refunded_credits = 500 AND refund_shortfall_credits = 300") == 1)
+            // Credits from anywhere else stay the user's.
+            try await db.bonus(50, to: userID)
+            #expect(try await client.balance(user).balance == 50)
+            try await client.expectCleanAudit()
+        }
+    }
+
     @Test(arguments: TestDatabase.allCases)
     func aRefundAfterEverythingWasSpentWritesNoRowButKeepsTheShortfall(_ database: TestDatabase) async throws {
         try await FakeStripe.run { fake in

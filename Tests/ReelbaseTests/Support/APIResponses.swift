@@ -274,6 +274,13 @@ enum API {
             var redeemed: Int
         }
         var paymentMismatches: [PaymentMismatch]
+        var referralsRewardedTwice: [RepeatedReferralBonus]
+
+        struct RepeatedReferralBonus: Decodable, Equatable {
+            var referredUserId: String
+            var userId: String
+            var bonuses: Int
+        }
 
         struct Mismatch: Decodable, Equatable {
             var userId: String

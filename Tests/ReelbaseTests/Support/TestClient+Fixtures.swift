@@ -100,7 +100,9 @@ extension TestClient {
     func expectCleanAudit(sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let admin = try await self.registerAdmin()
         let audit = try await self.audit(admin: admin)
-        #expect(audit.mismatches.isEmpty && audit.paymentMismatches.isEmpty, "audit: \(audit)", sourceLocation: sourceLocation)
+        #expect(
+            audit.mismatches.isEmpty && audit.paymentMismatches.isEmpty && audit.referralsRewardedTwice.isEmpty, "audit: \(audit)",
+            sourceLocation: sourceLocation)
     }
 
     func createJob(_ user: User, video: String, effect: String = "glitch_animate", key: String? = nil) async throws -> TestResponse {

@@ -306,8 +306,8 @@ struct FeedKeysetTests {
                 let owner = UUID()
                 try await db.sql.raw(
                     """
-                    INSERT INTO users (id, email, username, display_name, password_hash, created_at)
-                    VALUES (\(bind: owner), 'tie@example.com', 'tie', 'Tie', 'x', \(bind: Date()))
+                    INSERT INTO users (id, email, username, display_name, password_hash, created_at, referral_code)
+                    VALUES (\(bind: owner), 'tie@example.com', 'tie', 'Tie', 'x', \(bind: Date()), 'TIETIE22')
                     """
                 ).run()
                 // Microsecond-precise instants that do not survive a round trip through `Date` bit for bit.

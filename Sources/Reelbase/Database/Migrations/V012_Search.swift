@@ -43,7 +43,7 @@ private enum SearchBackfill {
         }
     }
 
-    @Sendable static func run(_ connection: any SQLDatabase) async throws {
+    @Sendable static func run(_ connection: any SQLDatabase, _: SQLDialectKind) async throws {
         var after: UUID?
         while true {
             let rows = try await connection.raw(self.page("SELECT id, title, description FROM videos", after: after))
