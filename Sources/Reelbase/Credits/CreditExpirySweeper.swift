@@ -36,7 +36,7 @@ struct CreditExpirySweeper: Service {
                 """
                 SELECT \(CreditLedger.Lot.columns)
                 FROM credit_lots l JOIN users u ON u.id = l.user_id LEFT JOIN credit_transactions t ON t.id = l.transaction_id
-                WHERE l.remaining > 0 AND l.expires_at <= \(self.database.dialect.now)
+                WHERE NOT l.depleted AND l.expires_at <= \(self.database.dialect.now)
                 ORDER BY l.expires_at \(limit: Self.batchSize)\(self.database.dialect.forNoKeyUpdateSkipLocked(of: ["l", "u"]))
                 """
             ).all(decoding: CreditLedger.Lot.self)
@@ -63,7 +63,7 @@ struct CreditExpirySweeper: Service {
             """
             SELECT l.id AS lot_id, l.user_id, l.remaining, l.expires_at
             FROM credit_lots l JOIN users u ON u.id = l.user_id LEFT JOIN credit_transactions t ON t.id = l.transaction_id
-            WHERE l.remaining > 0 AND l.expiry_noticed_at IS NULL
+            WHERE NOT l.depleted AND l.expiry_noticed_at IS NULL
               AND l.expires_at > \(dialect.now) AND l.expires_at <= \(bind: horizon)
               AND (t.transaction_type IS NULL OR t.transaction_type <> \(literal: CreditLedger.TransactionType.subscription.rawValue))
             ORDER BY l.expires_at \(limit: Self.batchSize)\(dialect.forNoKeyUpdateSkipLocked(of: ["l", "u"]))

@@ -153,7 +153,7 @@ struct CreditLedger: Sendable {
             """
             SELECT \(Lot.columns), CASE WHEN l.expires_at <= \(self.dialect.now) THEN 1 ELSE 0 END AS overdue
             FROM credit_lots l LEFT JOIN credit_transactions t ON t.id = l.transaction_id
-            WHERE l.user_id = \(bind: userID) AND l.remaining > 0
+            WHERE l.user_id = \(bind: userID) AND NOT l.depleted
             ORDER BY \(undoneFirst)CASE WHEN l.expires_at IS NULL THEN 1 ELSE 0 END, l.expires_at, COALESCE(t.sequence, 0)
             """
         ).all(decoding: HeldLot.self)
@@ -323,12 +323,10 @@ struct CreditLedger: Sendable {
     /// Moves `credits` out of `lot` (negative: back into it) for the row `transactionID`, and records the draw. The
     /// lot's CHECKs refuse a lot below zero or above its grant.
     private func take(_ credits: Int, from lot: UUID, by transactionID: UUID, on connection: any SQLDatabase) async throws {
-        for statement in self.dialect.statements(
-            "UPDATE credit_lots SET remaining = remaining - \(bind: credits) WHERE id = \(bind: lot)",
-            then: "INSERT INTO credit_lot_draws (transaction_id, lot_id, credits) VALUES (\(bind: transactionID), \(bind: lot), \(bind: credits))")
-        {
-            try await connection.raw(statement).run()
-        }
+        try await connection.raw("UPDATE credit_lots SET remaining = remaining - \(bind: credits) WHERE id = \(bind: lot)").run()
+        try await connection.raw(
+            "INSERT INTO credit_lot_draws (transaction_id, lot_id, credits) VALUES (\(bind: transactionID), \(bind: lot), \(bind: credits))"
+        ).run()
     }
 
     private struct Draw: Decodable {
@@ -500,7 +498,7 @@ struct CreditLedger: Sendable {
         let overdue = try await database.raw(
             """
             SELECT id AS lot_id, user_id, remaining, expires_at FROM credit_lots
-            WHERE remaining > 0 AND expires_at < \(bind: Date().addingTimeInterval(-Double(overdueAfter.components.seconds)))
+            WHERE NOT depleted AND expires_at < \(bind: Date().addingTimeInterval(-Double(overdueAfter.components.seconds)))
             ORDER BY expires_at
             """
         ).all(decoding: ExpiringLot.self)

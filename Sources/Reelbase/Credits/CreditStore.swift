@@ -113,7 +113,7 @@ struct SQLCreditStore: CreditStore {
                 GROUP BY u.id, u.credits
             ) AS totals LEFT JOIN (
                 SELECT remaining AS credits, expires_at, created_at FROM credit_lots
-                WHERE user_id = \(bind: userID) AND remaining > 0 AND expires_at IS NOT NULL
+                WHERE user_id = \(bind: userID) AND NOT depleted AND expires_at IS NOT NULL
                 ORDER BY expires_at, created_at \(limit: Self.expiringShown)
             ) AS lots ON 1 = 1
             ORDER BY lots.expires_at, lots.created_at

@@ -44,6 +44,7 @@ struct Migrator {
         .referrals,
         .expiringNotices,
         .wideCredits,
+        .lotIndexesWithoutRemaining,
     ]
 
     let database: Database

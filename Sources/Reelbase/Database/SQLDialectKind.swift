@@ -81,16 +81,6 @@ public enum SQLDialectKind: Sendable {
         }
     }
 
-    /// Two writes that always go together, in as few statements as the database can run them: one on PostgreSQL (the
-    /// first as a data-modifying `WITH`, which runs to completion whether or not the second reads it), one after the
-    /// other on SQLite, where a statement costs no round trip. Neither may read what the other writes.
-    func statements(_ first: SQLQueryString, then second: SQLQueryString) -> [SQLQueryString] {
-        switch self {
-        case .postgres: ["WITH first AS (" + first + ") " + second]
-        case .sqlite: [first, second]
-        }
-    }
-
     /// The statement that opens a write transaction. SQLite must take its single write lock up front:
     /// a deferred `BEGIN` that upgrades later fails with "database is locked" under concurrency.
     var beginWrite: SQLQueryString {

@@ -250,6 +250,26 @@ struct CreditLotTests {
         }
     }
 
+    /// PostgreSQL updates a lot in place (HOT: no new index entries) when a spend leaves credits in it: no index of
+    /// `credit_lots` may involve `remaining` (migration 18). Counted by the transaction's own statistics.
+    @Test func aSpendThatLeavesCreditsInItsLotUpdatesItInPlace() async throws {
+        try await TestApp.runWithDatabase(.postgres) { client, db in
+            let user = try await client.register()
+            try await db.bonus(100, to: try user.uuid)
+            let counts = try await db.transaction { connection in
+                _ = try await CreditLedger(dialect: db.dialect).apply(
+                    .init(userID: try user.uuid, type: .usage, credits: -10, description: "AI Glitch: Animate (10 credits)"), on: connection)
+                return try await connection.raw(
+                    """
+                    SELECT pg_stat_get_xact_tuples_updated('credit_lots'::regclass) AS updated,
+                           pg_stat_get_xact_tuples_hot_updated('credit_lots'::regclass) AS hot
+                    """
+                ).first().map { [try $0.decode(column: "updated", as: Int.self), try $0.decode(column: "hot", as: Int.self)] }
+            }
+            #expect(counts == [1, 1])
+        }
+    }
+
     @Test(arguments: TestDatabase.allCases)
     func theSignupBonusLotExpiresAfterItsTTL(_ database: TestDatabase) async throws {
         try await TestApp.run(database, settings: ["signup.bonus.credits": "25", "signup.bonus.ttl.days": "7"]) { client in
