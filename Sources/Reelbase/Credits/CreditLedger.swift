@@ -106,7 +106,8 @@ struct CreditLedger: Sendable {
             try await self.add(movement, as: entry, on: connection)
             return entry
         }
-        let spendable = try await self.lockLots(of: movement.userID, drawOrderUndoing: movement.undoing, on: connection)
+        let spendable = try await self.lockLots(
+            of: movement.userID, drawOrderUndoing: movement.undoing, wanting: -movement.credits, on: connection)
         let entry = try await self.write(movement, on: connection)
         try await self.draw(movement, from: spendable.lots, as: entry, on: connection)
         return entry
@@ -116,7 +117,7 @@ struct CreditLedger: Sendable {
     /// Throws ``LedgerError/unknownUser``.
     @discardableResult
     func expireOverdueLots(of userID: UUID, on connection: any SQLDatabase) async throws -> Int {
-        try await self.lockLots(of: userID, drawOrderUndoing: nil, on: connection).balance
+        try await self.lockLots(of: userID, drawOrderUndoing: nil, wanting: nil, on: connection).balance
     }
 
     /// A lot holding credits and whether it is past its expiry, by the database's clock.
@@ -132,40 +133,74 @@ struct CreditLedger: Sendable {
         }
     }
 
-    /// Locks the user's row, reads their lots holding credits, expires the overdue ones and returns the balance left
-    /// with the other lots in the order a removal draws on them: first the lot the undone row opened, then soonest
-    /// expiry first, never-expiring lots last, ties oldest first (by the opening row's place in the ledger; a balance
-    /// from before lots is the oldest).
+    /// Locks the user's row, expires their overdue lots and returns the balance left with the lots holding credits, in
+    /// the order a removal draws on them: first the lot the undone row opened, then soonest expiry first, never-expiring
+    /// lots last, ties oldest first. A removal of `wanted` credits gets at least the lots that cover it (all of them when
+    /// they do not); `nil` wants none, only the expiry.
     ///
     /// The lock comes first (PostgreSQL; SQLite's write transactions run one at a time): every transaction that moves
     /// this user's credits takes the same lock before it touches a lot, so none reads a lot another is changing. It is
     /// the one the balance's `UPDATE` takes anyway (``RowLock/counterUpdate``): a stronger one would also wait for, and
-    /// deadlock with, the key-share locks that the user's own likes and job requests hold on the row. One read serves
-    /// both the expiry and the draw, so a spend costs one statement more than before lots, not two.
-    private func lockLots(of userID: UUID, drawOrderUndoing undone: UUID?, on connection: any SQLDatabase) async throws -> (balance: Int, lots: [Lot]) {
+    /// deadlock with, the key-share locks that the user's own likes and job requests hold on the row.
+    ///
+    /// One read serves both the expiry and the draw, and it reads the first ``lotsReadFirst`` lots only: a wallet
+    /// holds a lot per purchase it has not spent yet, and reading them all made every spend slower than the one before
+    /// (effect jobs fell round after round in `ab.sh`). Overdue lots come first in this order, so the first read holds
+    /// them all unless it holds nothing else; only then, or when its lots cover less than `wanted`, are all read.
+    private func lockLots(
+        of userID: UUID, drawOrderUndoing undone: UUID?, wanting wanted: Int?, on connection: any SQLDatabase
+    ) async throws -> (balance: Int, lots: [Lot]) {
         let read: SQLQueryString = "SELECT credits FROM users WHERE id = \(bind: userID)"
         guard
             var balance = try await connection.raw(self.dialect.locking(read, .counterUpdate) ?? read)
                 .first(decodingColumn: "credits", as: Int.self)
         else { throw LedgerError.unknownUser }
-        let undoneFirst: SQLQueryString = undone.map { "CASE WHEN l.transaction_id = \(bind: $0) THEN 0 ELSE 1 END, " } ?? ""
-        let held = try await connection.raw(
-            """
-            SELECT \(Lot.columns), CASE WHEN l.expires_at <= \(self.dialect.now) THEN 1 ELSE 0 END AS overdue
-            FROM credit_lots l LEFT JOIN credit_transactions t ON t.id = l.transaction_id
-            WHERE l.user_id = \(bind: userID) AND NOT l.depleted
-            ORDER BY \(undoneFirst)CASE WHEN l.expires_at IS NULL THEN 1 ELSE 0 END, l.expires_at, COALESCE(t.sequence, 0)
-            """
-        ).all(decoding: HeldLot.self)
         var lots: [Lot] = []
-        for entry in held {
-            if entry.overdue {
-                balance = try await self.expire(entry.lot, on: connection)
-            } else {
-                lots.append(entry.lot)
+        for limit in [Self.lotsReadFirst, nil] {
+            let held = try await self.heldLots(of: userID, drawOrderUndoing: undone, limit: limit, on: connection)
+            lots = []
+            for entry in held {
+                if entry.overdue {
+                    balance = try await self.expire(entry.lot, on: connection)
+                } else {
+                    lots.append(entry.lot)
+                }
             }
+            let readAll = held.count < Self.lotsReadFirst
+            let covered = lots.reduce(0) { $0 + $1.remaining } >= (wanted ?? 0)
+            if readAll || (!lots.isEmpty && covered) { break }
         }
         return (balance, lots)
+    }
+
+    /// Lots a removal reads before it knows whether it needs more.
+    static let lotsReadFirst = 8
+
+    /// The user's lots holding credits in draw order, the first `limit` of them (`nil`: all). The order uses the lot's
+    /// own columns only, so the limit applies before the join that names each lot's opening row; ties go by
+    /// `created_at`, which follows the ledger because a user's lots are opened one at a time under their row lock.
+    private func heldLots(
+        of userID: UUID, drawOrderUndoing undone: UUID?, limit: Int?, on connection: any SQLDatabase
+    ) async throws -> [HeldLot] {
+        func order(_ lot: String) -> SQLQueryString {
+            let undoneFirst: SQLQueryString = undone.map { "CASE WHEN \(unsafeRaw: lot).transaction_id = \(bind: $0) THEN 0 ELSE 1 END, " } ?? ""
+            return undoneFirst
+                + "CASE WHEN \(unsafeRaw: lot).expires_at IS NULL THEN 1 ELSE 0 END, \(unsafeRaw: lot).expires_at, \(unsafeRaw: lot).created_at, \(unsafeRaw: lot).id"
+        }
+        let limited: SQLQueryString = limit.map { " \(limit: $0)" } ?? ""
+        return try await connection.raw(
+            """
+            SELECT l.id, l.user_id, l.remaining, t.description AS opened_by, l.overdue
+            FROM (
+                SELECT c.id, c.user_id, c.remaining, c.transaction_id, c.expires_at, c.created_at,
+                       CASE WHEN c.expires_at <= \(self.dialect.now) THEN 1 ELSE 0 END AS overdue
+                FROM credit_lots c
+                WHERE c.user_id = \(bind: userID) AND NOT c.depleted
+                ORDER BY \(order("c"))\(limited)
+            ) l LEFT JOIN credit_transactions t ON t.id = l.transaction_id
+            ORDER BY \(order("l"))
+            """
+        ).all(decoding: HeldLot.self)
     }
 
     /// Turns what is left of `lot` into one `expiry` row and returns the balance after it. The caller holds the

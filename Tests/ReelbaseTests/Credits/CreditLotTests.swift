@@ -250,6 +250,26 @@ struct CreditLotTests {
         }
     }
 
+    /// A spend first reads `CreditLedger.lotsReadFirst` (8) lots: more overdue lots than that still all expire, and a
+    /// spend those lots do not cover reads on to the ones it needs.
+    @Test(arguments: TestDatabase.allCases)
+    func spendsReachPastTheFirstLotsTheyRead(_ database: TestDatabase) async throws {
+        try await TestApp.runWithDatabase(database) { client, db in
+            let user = try await client.register()
+            let id = try user.uuid
+            for _ in 0..<10 {
+                try await db.backdateLot(openedBy: try await db.bonus(1, to: id, expiresAt: Date().addingTimeInterval(Self.day)).id)
+            }
+            for _ in 0..<12 { try await db.bonus(2, to: id) }
+            try await db.spend(20, by: id)
+            #expect(try await db.rows(of: id, type: .expiry).count == 10)
+            #expect(try await client.balance(user).balance == 4)
+            // Oldest first: the ten expired lots, then the never-expiring ones, drawn oldest first.
+            #expect(try await db.lots(of: id).map(\.remaining) == Array(repeating: 0, count: 20) + [2, 2])
+            try await client.expectCleanAudit()
+        }
+    }
+
     /// PostgreSQL updates a lot in place (HOT: no new index entries) when a spend leaves credits in it: no index of
     /// `credit_lots` may involve `remaining` (migration 18). Counted by the transaction's own statistics.
     @Test func aSpendThatLeavesCreditsInItsLotUpdatesItInPlace() async throws {
