@@ -177,15 +177,17 @@ struct CreditLedger: Sendable {
     static let lotsReadFirst = 8
 
     /// The user's lots holding credits in draw order, the first `limit` of them (`nil`: all). The order uses the lot's
-    /// own columns only, so the limit applies before the join that names each lot's opening row; ties go by
-    /// `created_at`, which follows the ledger because a user's lots are opened one at a time under their row lock.
+    /// own columns only, so the limit applies before the join that names each lot's opening row, and it is the order of
+    /// the `credit_lots_user_open` index, so the database reads the first lots off it rather than sorting them all
+    /// (a spend that undoes a row puts that row's lot first and sorts). Ties go by `created_at`, which follows the
+    /// ledger because a user's lots are opened one at a time under their row lock.
     private func heldLots(
         of userID: UUID, drawOrderUndoing undone: UUID?, limit: Int?, on connection: any SQLDatabase
     ) async throws -> [HeldLot] {
         func order(_ lot: String) -> SQLQueryString {
             let undoneFirst: SQLQueryString = undone.map { "CASE WHEN \(unsafeRaw: lot).transaction_id = \(bind: $0) THEN 0 ELSE 1 END, " } ?? ""
             return undoneFirst
-                + "CASE WHEN \(unsafeRaw: lot).expires_at IS NULL THEN 1 ELSE 0 END, \(unsafeRaw: lot).expires_at, \(unsafeRaw: lot).created_at, \(unsafeRaw: lot).id"
+                + "(\(unsafeRaw: lot).expires_at IS NULL), \(unsafeRaw: lot).expires_at, \(unsafeRaw: lot).created_at, \(unsafeRaw: lot).id"
         }
         let limited: SQLQueryString = limit.map { " \(limit: $0)" } ?? ""
         return try await connection.raw(

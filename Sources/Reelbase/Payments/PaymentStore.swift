@@ -168,10 +168,8 @@ struct PaymentStore: Sendable {
             try await NotificationWriter(dialect: self.database.dialect).write(
                 NewNotification(recipientID: payment.userID, kind: .purchaseCredited, credits: entry.credits), on: connection)
         }
-        try await self.applyWaitingEvents(of: payment, on: connection, logger: logger)
-        let refunded = try await connection.raw("SELECT refunded_cents FROM payments WHERE id = \(bind: payment.id)")
-            .first(decodingColumn: "refunded_cents", as: Int.self) ?? 0
-        try await self.referrals.paymentCredited(payment, alreadyRefunded: refunded > 0, on: connection)
+        let refunded = try await self.applyWaitingEvents(of: payment, on: connection, logger: logger)
+        try await self.referrals.paymentCredited(payment, alreadyRefunded: refunded, on: connection)
         return entry
     }
 
@@ -318,7 +316,9 @@ struct PaymentStore: Sendable {
 
     /// Applies the events kept for a payment just credited: those stored against it, and those that named its
     /// intent before any payment was known to hold it. Each is applied once: its payload is cleared.
-    private func applyWaitingEvents(of payment: Row, on connection: any SQLDatabase, logger: Logger) async throws {
+    /// Returns whether one of them recorded a refund (a payment is refunded only once credited, so before them it was not).
+    @discardableResult
+    private func applyWaitingEvents(of payment: Row, on connection: any SQLDatabase, logger: Logger) async throws -> Bool {
         struct Waiting: Decodable {
             var id: String
             var payload: String
@@ -330,6 +330,7 @@ struct PaymentStore: Sendable {
             ORDER BY received_at, id
             """
         ).all(decoding: Waiting.self)
+        var refunded = false
         for event in waiting {
             // Only refunds wait; each is read against the payment as the previous one left it. A payload that no
             // longer decodes is dropped rather than block the credit.
@@ -337,11 +338,13 @@ struct PaymentStore: Sendable {
                 let current = try await connection.raw("SELECT \(Row.columns) FROM payments WHERE id = \(bind: payment.id)").first(decoding: Row.self)
             {
                 _ = try await self.refund(charge, of: current, on: connection, logger: logger)
+                refunded = refunded || charge.amountRefunded > 0
             }
             try await connection.raw(
                 "UPDATE webhook_events SET payload = NULL, payment_id = \(bind: payment.id) WHERE id = \(bind: event.id)"
             ).run()
         }
+        return refunded
     }
 
     /// Applies the refunds still waiting for a payment that is credited, one transaction per payment; returns how

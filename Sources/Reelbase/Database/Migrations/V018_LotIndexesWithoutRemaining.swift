@@ -16,8 +16,12 @@ extension Migration {
             "DROP INDEX credit_lots_user_open",
             "DROP INDEX credit_lots_expiring",
             "DROP INDEX credit_lots_unnoticed",
-            // A user's lots still holding credits: what a draw reads, in spend order.
-            "CREATE INDEX credit_lots_user_open ON credit_lots (user_id, expires_at) WHERE NOT depleted",
+            // A user's lots still holding credits in spend order (soonest expiry, never-expiring last, oldest first):
+            // a spend reads its first few straight off this index, however many lots the wallet holds.
+            """
+            CREATE INDEX credit_lots_user_open ON credit_lots (user_id, (expires_at IS NULL), expires_at, created_at, id)
+            WHERE NOT depleted
+            """,
             // What the sweeper expires.
             "CREATE INDEX credit_lots_expiring ON credit_lots (expires_at) WHERE NOT depleted AND expires_at IS NOT NULL",
             // What the notice pass looks for: lots holding credits, expiring, not noticed yet.
