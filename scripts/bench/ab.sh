@@ -12,7 +12,8 @@
 # Settings (environment): AB_ROUNDS (3), AB_DURATION (seconds per scenario and turn, 10), AB_SCENARIOS (likes
 # follows feed balance purchase; also `effect`: effect jobs, after bench0 is made an admin and grants each of the 32
 # users 1,000,000 credits on both databases), BENCH_PG_PORT (54379), BENCH_PORT (18501), BENCH_USERS/VIDEOS/LIKES/FOLLOWS/SEED
-# (as run.sh). Everything listens on 127.0.0.1 and is removed at exit.
+# (as run.sh), AB_STATEMENTS (N > 0: after every turn, the N statements that took the most time in it, from
+# pg_stat_statements: calls, total and mean ms). Everything listens on 127.0.0.1 and is removed at exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -38,11 +39,15 @@ trap cleanup EXIT
 command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 scripts/pg.sh install
 pg_bin=$(scripts/pg.sh bin)
-scripts/pg.sh start "$work/cluster" "$pg_port" -c shared_buffers=256MB
+statements=${AB_STATEMENTS:-0}
+pg_options=(-c shared_buffers=256MB)
+[ "$statements" -gt 0 ] && pg_options+=(-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all)
+scripts/pg.sh start "$work/cluster" "$pg_port" "${pg_options[@]}"
 psql=("$pg_bin/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres)
 url() { echo "postgres://postgres@127.0.0.1:$pg_port/ab_$1"; }
 for side in 0 1; do
   "${psql[@]}" -c "CREATE DATABASE ab_$side"
+  [ "$statements" -gt 0 ] && "${psql[@]}" -d "ab_$side" -c "CREATE EXTENSION pg_stat_statements"
   echo "ab.sh: loading the data set for ${bins[$side]}" >&2
   "${bins[$side]}" seed-bench --database-url "$(url $side)" --users "${BENCH_USERS:-100000}" --videos "${BENCH_VIDEOS:-200000}" \
     --likes "${BENCH_LIKES:-1000000}" --follows "${BENCH_FOLLOWS:-1000000}" --seed "${BENCH_SEED:-42}" --log-level error
@@ -84,6 +89,7 @@ for ((round = 1; round <= rounds; round++)); do
       funded[$side]=1
     fi
     for scenario in $scenarios; do
+      [ "$statements" -gt 0 ] && "${psql[@]}" -d "ab_$side" -c "SELECT pg_stat_statements_reset()" >/dev/null
       case $scenario in
         likes) path=/v1/likes/check-batch script=check-batch.lua run_tokens=${tokens[0]} body=$like_body ;;
         follows) path=/v1/follows/check-batch script=check-batch.lua run_tokens=${tokens[0]} body=$follow_body ;;
@@ -97,6 +103,11 @@ for ((round = 1; round <= rounds; round++)); do
         wrk -t2 -c32 -d"${duration}s" -s "$root/scripts/bench/$script" "$base$path" | grep '^BENCH_RESULT')
       read -r _ rps p50 p99 errors _ p95 <<<"$line"
       echo "round $round ${labels[$side]} $scenario: $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, $errors errors"
+      if [ "$statements" -gt 0 ]; then
+        "${psql[@]}" -d "ab_$side" -F ' | ' -c "SELECT calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3),
+          left(regexp_replace(query, '\s+', ' ', 'g'), 140) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = 'ab_$side' ORDER BY total_exec_time DESC LIMIT $statements" | sed 's/^/    /'
+      fi
       total[$scenario,$side]=$(awk "BEGIN { print ${total[$scenario,$side]:-0} + $rps }")
     done
     stop_server

@@ -22,14 +22,10 @@ struct PostgresClientDatabase: SQLDatabase {
         return promise.futureResult
     }
 
-    /// A statement on its own: prepared once per connection when it has parameters (``PostgresPreparedStatements``).
+    /// A statement on its own, on a connection leased for it.
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         try await self.pool.withConnection { connection in
-            let statements = self.statements(on: connection)
-            let (sql, binds) = statements.serialize(query)
-            let ran = try await PostgresPreparedStatements.shared.run(
-                sql, binds: binds, on: statements, logger: self.logger, queryLogLevel: self.queryLogLevel, onRow)
-            if !ran { try await statements.execute(sql: query, onRow) }
+            try await self.statements(on: connection).execute(sql: query, onRow)
         }
     }
 
@@ -84,8 +80,12 @@ struct OpenConnectionStatements: SQLDatabase {
         }
     }
 
+    /// Prepared once per connection when it has parameters (``PostgresPreparedStatements``), in a transaction or not.
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        try await self.execute(sql: query, onRow).get()
+        let (sql, binds) = self.serialize(query)
+        let ran = try await PostgresPreparedStatements.shared.run(
+            sql, binds: binds, on: self, logger: self.logger, queryLogLevel: self.queryLogLevel, onRow)
+        if !ran { try await self.execute(sql: query, onRow).get() }
     }
 }
 

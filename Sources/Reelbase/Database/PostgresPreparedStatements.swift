@@ -13,11 +13,12 @@ import SQLKit
 /// check's statement for 100 ids plans in about 0.9 ms and runs in 0.2 ms (measured on a 20,000-user seed-bench set: pgbench,
 /// 2 clients, 1,065 statements/s unnamed against 7,587 prepared).
 ///
-/// Only statements run on their own, outside transactions: postgres-nio remembers a failed preparation for the rest of
-/// the connection's life, and in a transaction any earlier error makes the next preparation fail. Outside one, a
-/// preparation fails only for a statement that would fail anyway or for a schema that is not there yet (a background
-/// pass racing the migrations at start-up); such an error gives the statement a new name, so the next run prepares
-/// it again.
+/// Statements in transactions too: the money path's transactions run ten to twenty statements each, and parsing and
+/// planning every one of them on every run cost more than what credit lots added to a spend (`ab.sh`, effect jobs).
+/// postgres-nio remembers a failed preparation for the rest of the connection's life. A preparation fails for a
+/// statement that would fail anyway, for a schema that is not there yet (a background pass racing the migrations at
+/// start-up), or in a transaction an earlier error aborted (`25P02`); each such error gives the statement a new name,
+/// so its next run prepares it again.
 struct PostgresPreparedStatements: Sendable {
     /// The one name registry of this process: names stay unique across all its connections and pools.
     static let shared = PostgresPreparedStatements(capacity: 2_000)
@@ -90,11 +91,12 @@ struct PostgresPreparedStatements: Sendable {
     }
 
     /// Errors after which the connection's statement of that name cannot succeed again: a preparation that failed
-    /// (syntax or a missing table or column, class 42) is remembered by postgres-nio, and a table whose columns changed
-    /// under a prepared statement fails it at every run (`0A000`, "cached plan must not change result type").
+    /// (syntax or a missing table or column, class 42; or refused in an aborted transaction, `25P02`) is remembered by
+    /// postgres-nio, and a table whose columns changed under a prepared statement fails it at every run (`0A000`,
+    /// "cached plan must not change result type").
     private static func invalidatesStatement(_ error: PSQLError) -> Bool {
         guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return false }
-        return state.hasPrefix("42") || state == "0A000" || state == "26000"
+        return state.hasPrefix("42") || state == "0A000" || state == "26000" || state == "25P02"
     }
 
     /// The binds as postgres-nio encodes them itself (as PostgresKit does for these types), with their types; `nil`

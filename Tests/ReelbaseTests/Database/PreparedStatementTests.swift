@@ -1,4 +1,5 @@
 import Foundation
+import SQLKit
 import Testing
 
 @testable import Reelbase
@@ -42,11 +43,40 @@ struct PreparedStatementTests {
             }
             #expect(try await Self.prepared(text, on: db) == [Prepared(runs: 3, types: "{bigint}")])
 
-            // A transaction's statements stay unnamed: a failed preparation there would stick to the connection.
-            try await db.transaction { connection in
-                try await connection.raw("SELECT CAST(\(bind: 9) AS BIGINT) + 2 AS next").run()
+            // A transaction's statements too, and a rolled-back transaction does not take them away.
+            for _ in 0..<2 {
+                try await db.transaction { connection in
+                    try await connection.raw("SELECT CAST(\(bind: 9) AS BIGINT) + 2 AS next").run()
+                }
             }
-            #expect(try await Self.prepared("SELECT CAST($1 AS BIGINT) + 2 AS next", on: db).isEmpty)
+            await #expect(throws: (any Error).self) {
+                try await db.transaction { connection in
+                    try await connection.raw("SELECT CAST(\(bind: 9) AS BIGINT) + 2 AS next").run()
+                    throw CancellationError()
+                }
+            }
+            #expect(try await Self.prepared("SELECT CAST($1 AS BIGINT) + 2 AS next", on: db) == [Prepared(runs: 3, types: "{bigint}")])
+        }
+    }
+
+    /// In a transaction an earlier error aborted, a statement's first preparation fails (`25P02`) and postgres-nio keeps
+    /// that error under its name on the connection: the statement gets a new name, so it runs once the transaction is over.
+    @Test func aStatementRefusedInAnAbortedTransactionRunsAfterIt() async throws {
+        try await Self.withOneConnection { db in
+            let read: @Sendable (any SQLDatabase) async throws -> Int? = { connection in
+                try await connection.raw("SELECT CAST(\(bind: 41) AS BIGINT) + 1 AS answer").first(decodingColumn: "answer", as: Int.self)
+            }
+            let refused = try await db.transaction { connection -> Bool in
+                do {
+                    try await connection.raw("SELECT CAST(\(bind: 1) AS BIGINT) / 0 AS never").run()
+                    return false
+                } catch {
+                    return (try? await read(connection)) == nil
+                }
+            }
+            #expect(refused)
+            #expect(try await read(db.sql) == 42)
+            #expect(try await db.transaction { connection in try await read(connection) } == 42)
         }
     }
 
