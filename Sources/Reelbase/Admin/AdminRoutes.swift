@@ -59,6 +59,7 @@ struct AdminRoutes {
         var promoCodesOverLimit: [CreditLedger.OverRedeemedCode]
         var paymentMismatches: [CreditLedger.PaymentMismatch]
         var referralsRewardedTwice: [CreditLedger.RepeatedReferralBonus]
+        var subscriptionPeriodsGrantedTwice: [CreditLedger.RepeatedSubscriptionGrant]
 
         enum CodingKeys: String, CodingKey {
             case mismatches
@@ -67,6 +68,7 @@ struct AdminRoutes {
             case promoCodesOverLimit = "promo_codes_over_limit"
             case paymentMismatches = "payment_mismatches"
             case referralsRewardedTwice = "referrals_rewarded_twice"
+            case subscriptionPeriodsGrantedTwice = "subscription_periods_granted_twice"
         }
     }
 
@@ -119,7 +121,7 @@ struct AdminRoutes {
         return AuditResponse(
             usersChecked: report.usersChecked, mismatches: report.mismatches, overdueLots: report.overdueLots,
             promoCodesOverLimit: report.overRedeemedCodes, paymentMismatches: report.paymentMismatches,
-            referralsRewardedTwice: report.referralsRewardedTwice)
+            referralsRewardedTwice: report.referralsRewardedTwice, subscriptionPeriodsGrantedTwice: report.subscriptionPeriodsGrantedTwice)
     }
 
     @Sendable func setRole(_ request: Request, context: AppRequestContext) async throws -> UserWithRole {

@@ -6,6 +6,16 @@ import Logging
 public struct ConfigurationError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+
+    /// Reads the JSON file a setting names (a catalog of packages, effects or plans); one that cannot be read or
+    /// decoded stops start-up naming the setting, the file and why.
+    static func decodeFile<File: Decodable>(_ type: File.Type, at path: String, setting: String, holding what: String) throws -> File {
+        do {
+            return try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw ConfigurationError("\(setting) \(path) is not a valid \(what) file: \(error)")
+        }
+    }
 }
 
 /// Everything `reelbase serve` can be told, read once at start-up.
@@ -50,6 +60,12 @@ public struct AppConfiguration: Sendable {
     public var expirySweepSeconds = 60
     /// Seconds before a lot's expiry that the sweeper tells its owner (`credits_expiring`); a shorter lot, at once.
     public var creditsExpiringNoticeSeconds = 259_200
+    /// JSON replacing the built-in subscription plans.
+    public var subscriptionPlansFile: String?
+    /// Mock gateway only: the length of a subscription period in seconds (`nil`: calendar months).
+    public var subscriptionPeriodSeconds: Int?
+    /// Mock gateway only: how long a failed renewal is retried (at ⅓, ⅔ and the end) before it is canceled.
+    public var subscriptionGraceSeconds = 604_800
     public var serviceKey: String?
     public var paymentGateway = PaymentGatewayKind.mock
     public var stripeSecretKey: String?
@@ -111,6 +127,13 @@ public struct AppConfiguration: Sendable {
         .int(
             "expiry.sweep.seconds", \.expirySweepSeconds, in: 1...86_400,
             help: "Seconds between the passes that expire credit lots past their expiry"),
+        .string("subscription.plans.file", \.subscriptionPlansFile, help: "JSON file replacing the built-in subscription plans"),
+        .int(
+            "subscription.period.seconds", \.subscriptionPeriodSeconds, in: 10...31_536_000, unset: "calendar months",
+            help: "Mock gateway only: the length of a subscription period in seconds"),
+        .int(
+            "subscription.grace.seconds", \.subscriptionGraceSeconds, in: 1...31_536_000,
+            help: "Mock gateway only: seconds a failed renewal is retried (at 1/3, 2/3 and the end) before the subscription is canceled"),
         .int(
             "credits.expiring.notice.seconds", \.creditsExpiringNoticeSeconds, in: 1...31_536_000,
             help: "Seconds before a credit lot expires that the expiry sweeper sends its owner a credits_expiring notification"),
@@ -173,6 +196,9 @@ public struct AppConfiguration: Sendable {
         }
         if self.paymentGateway == .stripe && self.stripeWebhookSecret == nil {
             throw ConfigurationError("PAYMENT_GATEWAY=stripe requires STRIPE_WEBHOOK_SECRET")
+        }
+        if self.paymentGateway == .stripe && self.subscriptionPeriodSeconds != nil {
+            throw ConfigurationError("SUBSCRIPTION_PERIOD_SECONDS works with the mock gateway only: Stripe Billing sets the periods")
         }
     }
 

@@ -23,6 +23,8 @@ struct AppDependencies: Sendable {
     let effectJobs: EffectJobStore
     let credits: any CreditStore
     let promos: any PromoStore
+    let plans: SubscriptionPlans
+    let subscriptions: SubscriptionBilling
     let idempotency: IdempotencyStore
     let videos: any VideoStore
     let likes: any LikeStore
@@ -76,6 +78,10 @@ public func buildApplication(
             idempotency: dependencies.idempotency, refreshTokens: dependencies.refreshTokens,
             rateLimits: dependencies.rateLimits.store, payments: dependencies.payments, events: dependencies.eventStreams, logger: logger)
     )
+    if dependencies.subscriptions.chargesRenewals {
+        app.addServices(
+            SubscriptionRenewer(billing: dependencies.subscriptions, periodSeconds: configuration.subscriptionPeriodSeconds, logger: logger))
+    }
     if let listener = try DatabaseConnector.eventListener(for: configuration.databaseURL, database: database, logger: logger) {
         app.addServices(listener)
     }
@@ -103,7 +109,19 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
     }
     let catalog = try configuration.creditPackagesFile.map(CreditCatalog.init(contentsOf:)) ?? .seed
     let effects = try configuration.effectsFile.map(EffectCatalog.init(contentsOf:)) ?? .builtIn
+    let plans = try configuration.subscriptionPlansFile.map(SubscriptionPlans.init(contentsOf:)) ?? .builtIn
+    if configuration.paymentGateway == .stripe, configuration.subscriptionPlansFile != nil, let plan = plans.plans.first(where: { $0.stripePriceID == nil }) {
+        throw ConfigurationError("SUBSCRIPTION_PLANS_FILE: plan '\(plan.id)' needs a stripe_price_id with PAYMENT_GATEWAY=stripe")
+    }
     let ledger = CreditLedger(dialect: database.dialect)
+    let payments = PaymentStore(
+        database: database, ledger: ledger, catalog: catalog,
+        referrals: ReferralRewards(
+            dialect: database.dialect, ledger: ledger, rewardCredits: configuration.referralRewardCredits,
+            welcomeCredits: configuration.referralWelcomeCredits, monthlyLimit: configuration.referralMonthlyLimit,
+            bonusTTLDays: configuration.referralBonusTTLDays),
+        subscriptions: SubscriptionGrants(
+            dialect: database.dialect, ledger: ledger, plans: plans, graceSeconds: configuration.subscriptionGraceSeconds))
     // Last: it opens an HTTP client that only the application's services will close.
     let (gateway, gatewayServices) = try makePaymentGateway(configuration, logger: logger)
     return AppDependencies(
@@ -120,16 +138,15 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
         moderation: SQLModerationStore(database: database),
         catalog: catalog,
         gateway: gateway,
-        payments: PaymentStore(
-            database: database, ledger: ledger, catalog: catalog,
-            referrals: ReferralRewards(
-                dialect: database.dialect, ledger: ledger, rewardCredits: configuration.referralRewardCredits,
-                welcomeCredits: configuration.referralWelcomeCredits, monthlyLimit: configuration.referralMonthlyLimit,
-                bonusTTLDays: configuration.referralBonusTTLDays)),
+        payments: payments,
         effects: effects,
         effectJobs: EffectJobStore(database: database, ledger: ledger),
         credits: SQLCreditStore(database: database, ledger: ledger, sweepInterval: .seconds(configuration.expirySweepSeconds)),
         promos: SQLPromoStore(database: database, ledger: ledger),
+        plans: plans,
+        subscriptions: SubscriptionBilling(
+            store: SubscriptionStore(database: database, periods: SubscriptionPeriods(fixedLength: configuration.subscriptionPeriodSeconds)),
+            payments: payments, gateway: gateway, plans: plans),
         idempotency: IdempotencyStore(database: database),
         videos: SQLVideoStore(database: database),
         likes: SQLLikeStore(database: database),
@@ -196,6 +213,8 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         store: dependencies.credits,
         idempotency: dependencies.idempotency
     ).addRoutes(to: authenticated.group("credits"))
+    SubscriptionRoutes(plans: dependencies.plans, billing: dependencies.subscriptions, idempotency: dependencies.idempotency)
+        .addRoutes(to: authenticated.group("subscriptions"))
     ReportRoutes(reports: dependencies.reports, limits: dependencies.rateLimits, cursors: dependencies.cursors)
         .addRoutes(to: authenticated.group("reports"))
     NotificationRoutes(notifications: dependencies.notifications, cursors: dependencies.cursors)

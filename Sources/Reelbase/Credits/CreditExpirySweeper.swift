@@ -82,14 +82,11 @@ struct CreditExpirySweeper: Service {
             try await writer.write(
                 NewNotification(
                     recipientID: lot.userID, kind: .creditsExpiring, credits: lot.remaining,
-                    detail: lot.expiresAt.formatted(Self.utcDay)),
+                    detail: lot.expiresAt.formatted(.utcDay)),
                 on: connection)
         }
         return lots.count
     }
-
-    /// `2026-12-05`: the day, in UTC, that a notice names.
-    private static let utcDay = Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day()
 
     /// Runs `batch` in a transaction of its own until one claims fewer than ``batchSize`` lots; returns the lots claimed.
     @discardableResult

@@ -462,6 +462,19 @@ struct CreditLedger: Sendable {
         }
     }
 
+    /// A subscription period credited more than once: several `subscription` rows naming one subscription and period.
+    struct RepeatedSubscriptionGrant: Codable, Sendable, Equatable {
+        var subscriptionID: String
+        var periodIndex: String
+        var grants: Int
+
+        enum CodingKeys: String, CodingKey {
+            case grants
+            case subscriptionID = "subscription_id"
+            case periodIndex = "period_index"
+        }
+    }
+
     /// A payment whose ledger rows do not match what the payment says.
     struct PaymentMismatch: Codable, Sendable, Equatable {
         enum Reason: String, Codable, Sendable, CaseIterable {
@@ -493,6 +506,7 @@ struct CreditLedger: Sendable {
         var overRedeemedCodes: [OverRedeemedCode]
         var paymentMismatches: [PaymentMismatch]
         var referralsRewardedTwice: [RepeatedReferralBonus]
+        var subscriptionPeriodsGrantedTwice: [RepeatedSubscriptionGrant]
     }
 
     /// Recomputes every balance and every running sum from the ledger rows alone, every lot from its draws, every
@@ -551,7 +565,23 @@ struct CreditLedger: Sendable {
         return AuditReport(
             usersChecked: sums.count, mismatches: mismatches, overdueLots: overdue, overRedeemedCodes: overRedeemed,
             paymentMismatches: try await self.paymentMismatches(on: database),
-            referralsRewardedTwice: try await self.repeatedReferralBonuses(on: database))
+            referralsRewardedTwice: try await self.repeatedReferralBonuses(on: database),
+            subscriptionPeriodsGrantedTwice: try await self.repeatedSubscriptionGrants(on: database))
+    }
+
+    /// Counted from the ledger, not from `subscription_grants` (whose primary key allows one row per period anyway).
+    private func repeatedSubscriptionGrants(on database: any SQLDatabase) async throws -> [RepeatedSubscriptionGrant] {
+        let subscription = self.dialect.jsonText("extra_data", "subscription_id"), period = self.dialect.jsonText("extra_data", "period_index")
+        return try await database.raw(
+            """
+            SELECT \(subscription) AS subscription_id, \(period) AS period_index, COUNT(*) AS grants
+            FROM credit_transactions
+            WHERE transaction_type = \(literal: TransactionType.subscription.rawValue)
+            GROUP BY \(subscription), \(period)
+            HAVING COUNT(*) > 1
+            ORDER BY 1, 2
+            """
+        ).all(decoding: RepeatedSubscriptionGrant.self)
     }
 
     /// Counted from the ledger, not from `referrals` (whose primary key allows one row per referred user anyway): a
@@ -579,7 +609,7 @@ struct CreditLedger: Sendable {
     /// payment that never succeeded; `credited_transaction_id` must then name that one row, of the payment's owner and
     /// credits. A card-refund row is a `refund` row whose `extra_data` names the payment's id (job refunds name none).
     private func paymentMismatches(on database: any SQLDatabase) async throws -> [PaymentMismatch] {
-        let purchase = TransactionType.purchase.rawValue
+        let crediting: SQLQueryString = "transaction_type IN (\(literal: TransactionType.purchase.rawValue), \(literal: TransactionType.subscription.rawValue))"
         let gateway = self.dialect.jsonText("extra_data", "gateway"), gatewayPaymentID = self.dialect.jsonText("extra_data", "gateway_payment_id")
         let paymentID = self.dialect.jsonText("extra_data", "payment_id")
         // In the subqueries an unqualified column is `credit_transactions`'; `p.` is the payment.
@@ -587,10 +617,10 @@ struct CreditLedger: Sendable {
             """
             SELECT p.id, p.user_id, p.status, p.credited_transaction_id, p.refunded_credits, p.refund_shortfall_credits,
                    (SELECT COUNT(*) FROM credit_transactions
-                    WHERE transaction_type = \(literal: purchase) AND \(gateway) = p.gateway AND \(gatewayPaymentID) = p.gateway_payment_id
+                    WHERE \(crediting) AND \(gateway) = p.gateway AND \(gatewayPaymentID) = p.gateway_payment_id
                    ) AS purchase_rows,
                    (SELECT COUNT(*) FROM credit_transactions
-                    WHERE id = p.credited_transaction_id AND transaction_type = \(literal: purchase) AND user_id = p.user_id
+                    WHERE id = p.credited_transaction_id AND \(crediting) AND user_id = p.user_id
                       AND credits = p.credits AND \(gateway) = p.gateway AND \(gatewayPaymentID) = p.gateway_payment_id
                    ) AS credited_rows,
                    COALESCE(r.credits, 0) AS refund_row_credits

@@ -124,3 +124,8 @@ struct HistoryQuery: Sendable {
         if self.page > 1_000_000 { throw Problem.validation(field: "page", "Must be at most 1000000.") }
     }
 }
+
+extension FormatStyle where Self == Date.ISO8601FormatStyle {
+    /// `2026-12-05`: a day in UTC, as ledger descriptions and notices name days (API.md).
+    static var utcDay: Date.ISO8601FormatStyle { Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day() }
+}

@@ -43,18 +43,10 @@ struct CreditCatalog: Sendable {
             }
             var packages: [Package]
         }
-        let file: File
-        do {
-            file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw ConfigurationError("CREDIT_PACKAGES_FILE \(path) is not a valid packages file: \(error)")
-        }
+        let file = try ConfigurationError.decodeFile(File.self, at: path, setting: "CREDIT_PACKAGES_FILE", holding: "packages")
         var seen = Set<String>()
         self.packages = try file.packages.map { package in
-            let cents = package.price * 100
-            guard let priceCents = Int(exactly: NSDecimalNumber(decimal: cents).doubleValue), Decimal(priceCents) == cents,
-                priceCents > 0
-            else {
+            guard let priceCents = Money.positiveCents(package.price) else {
                 throw ConfigurationError("CREDIT_PACKAGES_FILE: package '\(package.id)' needs a positive price with at most two decimals")
             }
             guard package.credits > 0, !package.id.isEmpty, !package.name.isEmpty, seen.insert(package.id).inserted else {
@@ -75,6 +67,13 @@ struct CreditCatalog: Sendable {
 /// A money amount as the API shows it: a JSON number with two decimals (`19.99`), from integer cents.
 struct Money: Encodable, Sendable {
     var cents: Int
+
+    /// The cents of a price read from a file: `nil` unless positive with at most two decimals.
+    static func positiveCents(_ price: Decimal) -> Int? {
+        let cents = price * 100
+        guard let whole = Int(exactly: NSDecimalNumber(decimal: cents).doubleValue), Decimal(whole) == cents, whole > 0 else { return nil }
+        return whole
+    }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()

@@ -95,6 +95,11 @@ enum CreditsAPI: APIPart {
                                     OAS.object([
                                         "referred_user_id": OAS.uuid, "user_id": OAS.uuid, "bonuses": OAS.integer,
                                     ])),
+                                // Subscription periods credited by more than one ledger row.
+                                "subscription_periods_granted_twice": OAS.array(
+                                    OAS.object([
+                                        "subscription_id": OAS.uuid, "period_index": OAS.string, "grants": OAS.integer,
+                                    ])),
                             ])
                         )
                     ])

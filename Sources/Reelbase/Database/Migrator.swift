@@ -45,6 +45,7 @@ struct Migrator {
         .expiringNotices,
         .wideCredits,
         .lotIndexesWithoutRemaining,
+        .subscriptions,
     ]
 
     let database: Database

@@ -26,12 +26,7 @@ struct EffectCatalog: Sendable {
     /// Reads `{"effects": [{"id", "name", "credits"}]}`; anything else stops start-up with the reason.
     init(contentsOf path: String) throws {
         struct File: Decodable { var effects: [Effect] }
-        let file: File
-        do {
-            file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw ConfigurationError("EFFECTS_FILE \(path) is not a valid effects file: \(error)")
-        }
+        let file = try ConfigurationError.decodeFile(File.self, at: path, setting: "EFFECTS_FILE", holding: "effects")
         var seen = Set<String>()
         for effect in file.effects {
             guard !effect.id.isEmpty, !effect.name.isEmpty, (1...1_000_000).contains(effect.credits), seen.insert(effect.id).inserted

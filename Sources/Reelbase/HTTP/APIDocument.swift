@@ -7,7 +7,7 @@ enum APIDocument {
     static func document() -> OAS.Object {
         var paths: OAS.Object = [:]
         var schemas: OAS.Object = [:]
-        for part in [OperationsAPI.self, AuthAPI.self, UsersAPI.self, VideosAPI.self, SocialAPI.self, BlocksAPI.self, BookmarksAPI.self, SearchAPI.self, CreditsAPI.self, PromosAPI.self, AdminAPI.self, ReportsAPI.self, ModerationAPI.self, EffectsAPI.self, PaymentsAPI.self, NotificationsAPI.self, EventsAPI.self] as [any APIPart.Type] {
+        for part in [OperationsAPI.self, AuthAPI.self, UsersAPI.self, VideosAPI.self, SocialAPI.self, BlocksAPI.self, BookmarksAPI.self, SearchAPI.self, CreditsAPI.self, SubscriptionsAPI.self, PromosAPI.self, AdminAPI.self, ReportsAPI.self, ModerationAPI.self, EffectsAPI.self, PaymentsAPI.self, NotificationsAPI.self, EventsAPI.self] as [any APIPart.Type] {
             paths.merge(part.paths) { $1 }
             schemas.merge(part.schemas) { $1 }
         }

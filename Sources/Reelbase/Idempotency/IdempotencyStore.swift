@@ -7,6 +7,7 @@ enum IdempotencyScope: String, Sendable {
     case effectJob = "effect_job"
     case promoRedemption = "promo_redemption"
     case creditGrant = "credit_grant"
+    case subscription
 }
 
 /// What makes two requests under one key "the same request": the SHA-256 of their significant fields, in order.

@@ -14,6 +14,8 @@ enum NotificationKind: String, Codable, Sendable, CaseIterable {
     case reportResolved = "report_resolved"
     case videoRemoved = "video_removed"
     case referralRewarded = "referral_rewarded"
+    case subscriptionRenewed = "subscription_renewed"
+    case subscriptionPaymentFailed = "subscription_payment_failed"
 }
 
 /// A notification to write: the kind and what it is about. The writer fills in the rest.
@@ -25,7 +27,7 @@ struct NewNotification: Sendable {
     var jobID: UUID? = nil
     /// The credits moved (signed, as the ledger row), on every kind that moves credits.
     var credits: Int? = nil
-    /// What only the sentence needs (a report's resolution, an expiring lot's UTC date).
+    /// What only the sentence needs (a report's resolution, an expiring lot's UTC date, a subscription's plan name).
     var detail: String? = nil
 }
 
@@ -128,6 +130,9 @@ struct NotificationRecord: Sendable, Decodable {
             }
         case .videoRemoved: return "Your video \(title) was removed by a moderator."
         case .referralRewarded: return "\(who) joined with your invite: \(credits) \(creditWord) were added to your balance."
+        case .subscriptionRenewed: return "Your \(self.detail ?? "") subscription renewed: \(credits) \(creditWord) were added to your balance."
+        case .subscriptionPaymentFailed:
+            return "We could not charge your card for your \(self.detail ?? "") subscription; we will try again. Update your payment method to keep it."
         }
     }
 }

@@ -12,6 +12,18 @@ struct ChargeRequest: Sendable {
     var paymentToken: String
     /// Sent to the gateway so that a retried purchase never charges twice.
     var idempotencyKey: String
+    /// Set when this charge pays a subscription's period rather than a package.
+    var subscription: SubscriptionCharge? = nil
+}
+
+/// What a subscription's charge pays for: one period, at one attempt (0 for the first try; a charge at a new
+/// payment method counts as its own).
+struct SubscriptionCharge: Sendable, Equatable {
+    var subscriptionID: UUID
+    var periodIndex: Int
+    var periodStart: Date
+    var periodEnd: Date
+    var attempt: Int
 }
 
 /// What the gateway made of a charge.
@@ -64,7 +76,9 @@ protocol PaymentGateway: Sendable {
     func lookUp(_ payment: RecordedPayment) async throws -> ChargeOutcome
 }
 
-/// The development gateway: `tok_fail…`/`pm_fail…` are declined, other `tok_…`/`pm_…` succeed.
+/// The development gateway: `tok_fail…`/`pm_fail…` are declined, other `tok_…`/`pm_…` succeed. Two cards fail
+/// later (the longest matching prefix wins): `tok_fail_renewal_once` pays everything but a subscription's first
+/// renewal attempt, `tok_fail_renewal` everything but its renewals.
 struct MockPaymentGateway: PaymentGateway {
     var name: String { AppConfiguration.PaymentGatewayKind.mock.rawValue }
 
@@ -79,10 +93,17 @@ struct MockPaymentGateway: PaymentGateway {
         // The payment id is derived from the idempotency key, as a real gateway would return the same payment
         // for a retried key; the ledger's unique payment id then refuses to credit it twice.
         let paymentID = "mock_" + sha256Hex(request.idempotencyKey).prefix(24)
-        if request.paymentToken.hasPrefix("tok_fail") || request.paymentToken.hasPrefix("pm_fail") {
-            return .declined(paymentID: paymentID, message: "Your card was declined.")
+        return Self.declines(request) ? .declined(paymentID: paymentID, message: "Your card was declined.") : .succeeded(paymentID: paymentID)
+    }
+
+    private static func declines(_ request: ChargeRequest) -> Bool {
+        let token = request.paymentToken
+        let renewal = request.subscription.map { $0.periodIndex > 0 } ?? false
+        if token.hasPrefix("tok_fail_renewal_once") {
+            return renewal && request.subscription?.periodIndex == 1 && request.subscription?.attempt == 0
         }
-        return .succeeded(paymentID: paymentID)
+        if token.hasPrefix("tok_fail_renewal") { return renewal }
+        return token.hasPrefix("tok_fail") || token.hasPrefix("pm_fail")
     }
 
     /// A stuck mock payment settles by its token's rule, as its charge would have.

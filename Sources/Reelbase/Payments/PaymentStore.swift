@@ -13,12 +13,17 @@ struct PaymentStore: Sendable {
     let ledger: CreditLedger
     let catalog: CreditCatalog
     var referrals: ReferralRewards
+    var subscriptions: SubscriptionGrants
 
-    init(database: Database, ledger: CreditLedger, catalog: CreditCatalog, referrals: ReferralRewards? = nil) {
+    init(
+        database: Database, ledger: CreditLedger, catalog: CreditCatalog, referrals: ReferralRewards? = nil,
+        subscriptions: SubscriptionGrants? = nil
+    ) {
         self.database = database
         self.ledger = ledger
         self.catalog = catalog
         self.referrals = referrals ?? ReferralRewards(dialect: database.dialect, ledger: ledger)
+        self.subscriptions = subscriptions ?? SubscriptionGrants(dialect: database.dialect, ledger: ledger, plans: .builtIn)
     }
 
     /// A `payments` row.
@@ -39,8 +44,21 @@ struct PaymentStore: Sendable {
         var refundedCents: Int
         var refundedCredits: Int
         var createdAt: Date
+        var subscriptionID: UUID?
+        var periodIndex: Int?
+        var periodStart: Date?
+        var periodEnd: Date?
+        var attempt: Int?
+
+        /// The subscription period this payment pays for, if it is a subscription's charge.
+        var subscriptionCharge: SubscriptionCharge? {
+            guard let subscriptionID, let periodIndex, let periodStart, let periodEnd, let attempt else { return nil }
+            return SubscriptionCharge(
+                subscriptionID: subscriptionID, periodIndex: periodIndex, periodStart: periodStart, periodEnd: periodEnd, attempt: attempt)
+        }
 
         enum CodingKeys: String, CodingKey {
+            case attempt
             case id, credits, currency, gateway, status
             case userID = "user_id"
             case packageID = "package_id"
@@ -53,11 +71,16 @@ struct PaymentStore: Sendable {
             case refundedCents = "refunded_cents"
             case refundedCredits = "refunded_credits"
             case createdAt = "created_at"
+            case subscriptionID = "subscription_id"
+            case periodIndex = "period_index"
+            case periodStart = "period_start"
+            case periodEnd = "period_end"
         }
 
         static let columns: SQLQueryString = """
             id, user_id, package_id, credits, amount_cents, currency, payment_method, payment_token, gateway, \
-            gateway_payment_id, gateway_idempotency_key, status, credited_transaction_id, refunded_cents, refunded_credits, created_at
+            gateway_payment_id, gateway_idempotency_key, status, credited_transaction_id, refunded_cents, refunded_credits, created_at, \
+            subscription_id, period_index, period_start, period_end, attempt
             """
     }
 
@@ -67,25 +90,33 @@ struct PaymentStore: Sendable {
     /// or time-out after the charge leaves a row the reconciler settles. A retry whose gateway key an earlier
     /// attempt recorded gets that attempt's row.
     func recordPending(_ charge: ChargeRequest, gateway: String) async throws -> Row {
+        try await self.database.transaction { connection in try await self.recordPending(charge, gateway: gateway, on: connection) }
+    }
+
+    /// ``recordPending(_:gateway:)`` inside the caller's transaction (a subscription records its first charge with
+    /// the subscription itself).
+    func recordPending(_ charge: ChargeRequest, gateway: String, on connection: any SQLDatabase) async throws -> Row {
         let now = self.database.dialect.now
         let key = charge.idempotencyKey
-        return try await self.database.transaction { connection in
-            try await connection.raw(
-                """
-                INSERT INTO payments (id, user_id, package_id, credits, amount_cents, currency, payment_method, payment_token, gateway,
-                                      gateway_idempotency_key, status, created_at, updated_at)
-                VALUES (\(bind: charge.paymentID), \(bind: charge.userID), \(bind: charge.package.id), \(bind: charge.package.credits),
-                        \(bind: charge.package.priceCents), \(bind: charge.package.currency), \(bind: charge.paymentMethod),
-                        \(bind: charge.paymentToken), \(bind: gateway), \(bind: key), \(literal: PaymentStatus.pending.rawValue), \(now), \(now))
-                ON CONFLICT (gateway_idempotency_key) DO NOTHING
-                """
-            ).run()
-            guard
-                let row = try await connection.raw("SELECT \(Row.columns) FROM payments WHERE gateway_idempotency_key = \(bind: key)")
-                    .first(decoding: Row.self)
-            else { throw UnexpectedRow("payment with gateway key just recorded is missing") }
-            return row
-        }
+        let period = charge.subscription
+        try await connection.raw(
+            """
+            INSERT INTO payments (id, user_id, package_id, credits, amount_cents, currency, payment_method, payment_token, gateway,
+                                  gateway_idempotency_key, status, created_at, updated_at,
+                                  subscription_id, period_index, period_start, period_end, attempt)
+            VALUES (\(bind: charge.paymentID), \(bind: charge.userID), \(bind: charge.package.id), \(bind: charge.package.credits),
+                    \(bind: charge.package.priceCents), \(bind: charge.package.currency), \(bind: charge.paymentMethod),
+                    \(bind: charge.paymentToken), \(bind: gateway), \(bind: key), \(literal: PaymentStatus.pending.rawValue), \(now), \(now),
+                    \(bind: period?.subscriptionID), \(bind: period?.periodIndex), \(bind: period?.periodStart), \(bind: period?.periodEnd),
+                    \(bind: period?.attempt))
+            ON CONFLICT (gateway_idempotency_key) DO NOTHING
+            """
+        ).run()
+        guard
+            let row = try await connection.raw("SELECT \(Row.columns) FROM payments WHERE gateway_idempotency_key = \(bind: key)")
+                .first(decoding: Row.self)
+        else { throw UnexpectedRow("payment with gateway key just recorded is missing") }
+        return row
     }
 
     /// Settles a payment as the gateway answered, on `connection` (inside a write transaction). Returns the
@@ -146,43 +177,63 @@ struct PaymentStore: Sendable {
                 """
             ).first(decoding: CreditLedger.Entry.self)
         }
-        // The package may have left the catalog since; the payment row still says what was bought.
-        let packageName = self.catalog.package(id: payment.packageID)?.name ?? payment.packageID
-        let entry = try await self.ledger.apply(
-            CreditLedger.Movement(
-                userID: payment.userID,
-                type: .purchase,
-                credits: payment.credits,
-                description: "Purchased \(packageName) (\(payment.credits) credits)",
-                extraData: [
-                    "package_id": payment.packageID,
-                    "payment_method": payment.paymentMethod,
-                    "gateway": payment.gateway,
-                    "gateway_payment_id": payment.gatewayPaymentID ?? gatewayPaymentID,
-                ]
-            ),
-            on: connection
-        )
-        try await connection.raw("UPDATE payments SET credited_transaction_id = \(bind: entry.id) WHERE id = \(bind: payment.id)").run()
-        if notifying {
-            try await NotificationWriter(dialect: self.database.dialect).write(
-                NewNotification(recipientID: payment.userID, kind: .purchaseCredited, credits: entry.credits), on: connection)
+        let entry: CreditLedger.Entry
+        if let period = payment.subscriptionCharge {
+            let grant = try await self.subscriptions.paid(payment, period, on: connection)
+            entry = grant.entry
+            // A second charge for a period already granted (a retried attempt that had gone through) credits nothing:
+            // the audit reports the payment, for a refund.
+            if grant.granted {
+                try await connection.raw("UPDATE payments SET credited_transaction_id = \(bind: entry.id) WHERE id = \(bind: payment.id)").run()
+            }
+            if notifying && period.periodIndex == 0 {
+                try await NotificationWriter(dialect: self.database.dialect).write(
+                    NewNotification(recipientID: payment.userID, kind: .purchaseCredited, credits: entry.credits), on: connection)
+            }
+        } else {
+            // The package may have left the catalog since; the payment row still says what was bought.
+            let packageName = self.catalog.package(id: payment.packageID)?.name ?? payment.packageID
+            entry = try await self.ledger.apply(
+                CreditLedger.Movement(
+                    userID: payment.userID,
+                    type: .purchase,
+                    credits: payment.credits,
+                    description: "Purchased \(packageName) (\(payment.credits) credits)",
+                    extraData: [
+                        "package_id": payment.packageID,
+                        "payment_method": payment.paymentMethod,
+                        "gateway": payment.gateway,
+                        "gateway_payment_id": payment.gatewayPaymentID ?? gatewayPaymentID,
+                    ]
+                ),
+                on: connection
+            )
+            try await connection.raw("UPDATE payments SET credited_transaction_id = \(bind: entry.id) WHERE id = \(bind: payment.id)").run()
+            if notifying {
+                try await NotificationWriter(dialect: self.database.dialect).write(
+                    NewNotification(recipientID: payment.userID, kind: .purchaseCredited, credits: entry.credits), on: connection)
+            }
         }
         let refunded = try await self.applyWaitingEvents(of: payment, on: connection, logger: logger)
         try await self.referrals.paymentCredited(payment, alreadyRefunded: refunded, on: connection)
         return entry
     }
 
-    /// A failure only matters while the payment is pending; it never undoes a success that came first.
+    /// A failure only matters while the payment is pending; it never undoes a success that came first. A
+    /// subscription's failed charge moves the subscription on (``SubscriptionGrants/failed(_:_:on:)``).
     func fail(_ paymentID: UUID, gatewayPaymentID: String?, on connection: any SQLDatabase) async throws {
-        try await connection.raw(
+        let failed = try await connection.raw(
             """
             UPDATE payments SET status = \(literal: PaymentStatus.failed.rawValue),
                 gateway_payment_id = COALESCE(gateway_payment_id, \(bind: gatewayPaymentID)),
                 payment_token = NULL, next_reconcile_at = NULL, updated_at = \(self.database.dialect.now)
             WHERE id = \(bind: paymentID) AND status = \(literal: PaymentStatus.pending.rawValue)
+            RETURNING \(Row.columns)
             """
-        ).run()
+        ).first(decoding: Row.self)
+        if let failed, let period = failed.subscriptionCharge {
+            try await self.subscriptions.failed(failed, period, on: connection)
+        }
     }
 
     /// ``fail(_:gatewayPaymentID:on:)`` in a transaction of its own.
@@ -409,7 +460,7 @@ extension PaymentStore.Row {
                 name: catalog.package(id: self.packageID)?.name ?? self.packageID, currency: self.currency)
             charge = ChargeRequest(
                 paymentID: self.id, userID: self.userID, package: package, paymentMethod: self.paymentMethod,
-                paymentToken: paymentToken, idempotencyKey: gatewayIdempotencyKey)
+                paymentToken: paymentToken, idempotencyKey: gatewayIdempotencyKey, subscription: self.subscriptionCharge)
         }
         return RecordedPayment(id: self.id, createdAt: self.createdAt, gatewayPaymentID: self.gatewayPaymentID, charge: charge)
     }

@@ -320,6 +320,7 @@ struct CreditLotTests {
             let response = try await client.get("/v1/admin/credits/audit", token: admin.accessToken)
             #expect(try keys(of: response) == [
                 "users_checked", "mismatches", "overdue_lots", "promo_codes_over_limit", "payment_mismatches", "referrals_rewarded_twice",
+                "subscription_periods_granted_twice",
             ])
             let audit = try response.decode(API.Audit.self)
             let staleLot = try #require(try await db.lot(openedBy: stale.id))

@@ -7,6 +7,7 @@ enum API {
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .iso8601
         return decoder
     }()
 
@@ -275,6 +276,13 @@ enum API {
         }
         var paymentMismatches: [PaymentMismatch]
         var referralsRewardedTwice: [RepeatedReferralBonus]
+        var subscriptionPeriodsGrantedTwice: [RepeatedSubscriptionGrant]
+
+        struct RepeatedSubscriptionGrant: Decodable, Equatable {
+            var subscriptionId: String
+            var periodIndex: String
+            var grants: Int
+        }
 
         struct RepeatedReferralBonus: Decodable, Equatable {
             var referredUserId: String

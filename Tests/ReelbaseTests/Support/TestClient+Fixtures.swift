@@ -54,6 +54,14 @@ extension TestClient {
             json: ["package_id": package, "payment_method": "card", "payment_token": token], headers: headers)
     }
 
+    /// Subscribes to a plan with the mock gateway.
+    func subscribe(_ user: User, plan: String = "plus_monthly", token: String = "tok_visa", key: String? = nil) async throws -> TestResponse {
+        var headers = HTTPFields()
+        if let key { headers[.idempotencyKey] = key }
+        return try await self.post(
+            "/v1/subscriptions", token: user.accessToken, json: ["plan_id": plan, "payment_method": "card", "payment_token": token], headers: headers)
+    }
+
     func grant(_ credits: Int, to user: User, admin: User) async throws {
         let response = try await self.post(
             "/v1/admin/credits/grants", token: admin.accessToken, json: GrantBody(user_id: user.id, credits: credits, reason: "test credits"))
@@ -101,7 +109,8 @@ extension TestClient {
         let admin = try await self.registerAdmin()
         let audit = try await self.audit(admin: admin)
         #expect(
-            audit.mismatches.isEmpty && audit.paymentMismatches.isEmpty && audit.referralsRewardedTwice.isEmpty, "audit: \(audit)",
+            audit.mismatches.isEmpty && audit.paymentMismatches.isEmpty && audit.referralsRewardedTwice.isEmpty
+                && audit.subscriptionPeriodsGrantedTwice.isEmpty, "audit: \(audit)",
             sourceLocation: sourceLocation)
     }
 

@@ -109,11 +109,13 @@ struct TestClient: Sendable {
     }
 
     /// Registers a new user with unique email and username.
-    func register(username: String? = nil, email: String? = nil) async throws -> User {
+    func register(username: String? = nil, email: String? = nil, referralCode: String? = nil) async throws -> User {
         let username = username ?? "u\(UUID().uuidString.prefix(8).lowercased())"
         let email = email ?? "\(username)@example.com"
         let password = "password-\(username)"
-        let response = try await self.post("/v1/auth/register", json: ["email": email, "password": password, "username": username])
+        var fields = ["email": email, "password": password, "username": username]
+        if let referralCode { fields["referral_code"] = referralCode }
+        let response = try await self.post("/v1/auth/register", json: fields)
         guard response.status == .created else { throw TestSetupError("register failed: \(response.status) \(response.text)") }
         let body = try response.decode(API.Auth.self)
         return User(
