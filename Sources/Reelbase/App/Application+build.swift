@@ -193,7 +193,9 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
     ).addRoutes(to: router.group("v1/auth"))
     StripeWebhookRoutes(
         signature: dependencies.configuration.stripeWebhookSecret.map(StripeSignature.init(secret:)),
-        store: StripeWebhookStore(database: dependencies.database, payments: dependencies.payments)
+        store: StripeWebhookStore(
+            database: dependencies.database, payments: dependencies.payments,
+            subscriptions: StripeSubscriptionEvents(billing: dependencies.subscriptions))
     ).addRoutes(to: router.group("v1/payments"))
 
     let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens, sessions: dependencies.sessions))

@@ -119,18 +119,25 @@ struct StripeGateway: PaymentGateway {
         }
     }
 
-    private func unexpected(_ what: String, status: Int) -> PaymentGatewayError {
+    func unexpected(_ what: String, status: Int) -> PaymentGatewayError {
         self.logger.error("Stripe refused a charge", metadata: ["status": .stringConvertible(status), "error": .string(what)])
         return .refused
     }
 
-    /// Sends a request to Stripe (a POST of `form`, or a GET without one), trying again after network failures and
-    /// 5xx answers (unless Stripe says not to) with the same idempotency key, until `maxAttempts` or the deadline.
-    private func send(_ path: String, form: String?, idempotencyKey: String?) async throws -> (status: Int, body: ByteBuffer) {
+    /// The API version every request names (and the webhook endpoint must be set to): the objects this server reads
+    /// are shaped as in this version (an invoice's subscription under `parent.subscription_details`, a
+    /// subscription's periods on its items).
+    static let apiVersion = "2025-12-15.clover"
+
+    /// Sends a request to Stripe (a POST of `form`, a GET without one, or a DELETE), trying again after network
+    /// failures and 5xx answers (unless Stripe says not to) with the same idempotency key, until `maxAttempts` or the
+    /// deadline.
+    func send(_ path: String, form: String?, idempotencyKey: String?, delete: Bool = false) async throws -> (status: Int, body: ByteBuffer) {
         let deadline = NIODeadline.now() + self.deadline
         var request = HTTPClientRequest(url: self.apiBase + path)
-        request.method = form == nil ? .GET : .POST
+        request.method = delete ? .DELETE : form == nil ? .GET : .POST
         request.headers.add(name: "Authorization", value: "Bearer \(self.secretKey)")
+        request.headers.add(name: "Stripe-Version", value: Self.apiVersion)
         if let form {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: form))
@@ -189,11 +196,11 @@ struct StripeGateway: PaymentGateway {
         }
     }
 
-    private struct ErrorEnvelope: Decodable {
+    struct ErrorEnvelope: Decodable {
         var error: StripeError
     }
 
-    private struct StripeError: Decodable {
+    struct StripeError: Decodable {
         struct IntentReference: Decodable { var id: String }
         var type: String?
         var code: String?

@@ -11,6 +11,7 @@ import SQLKit
 struct StripeWebhookStore: Sendable {
     let database: Database
     let payments: PaymentStore
+    let subscriptions: StripeSubscriptionEvents
 
     static let gateway = AppConfiguration.PaymentGatewayKind.stripe.rawValue
 
@@ -27,6 +28,19 @@ struct StripeWebhookStore: Sendable {
                 """
             ).first()
             guard recorded != nil else { return false }
+            switch event.action {
+            case .invoicePaid(let invoice):
+                try await self.subscriptions.invoicePaid(invoice, created: event.created, on: connection, logger: logger)
+                return true
+            case .invoicePaymentFailed(let invoice):
+                try await self.subscriptions.invoicePaymentFailed(invoice, created: event.created, on: connection)
+                return true
+            case .subscriptionChanged(let subscription, let deleted):
+                try await self.subscriptions.subscriptionChanged(subscription, deleted: deleted, created: event.created, on: connection)
+                return true
+            default:
+                break
+            }
             guard let reference else { return true }
             let payment = try await self.payments.find(reference, gateway: Self.gateway, on: connection)
             if let payment { try await self.payments.link(eventID: event.id, to: payment.id, on: connection) }
@@ -40,7 +54,7 @@ struct StripeWebhookStore: Sendable {
                 // Not credited yet, or about no payment known yet: kept for the transaction that credits it.
                 try await self.payments.keepWaiting(
                     eventID: event.id, payload: String(decoding: payload, as: UTF8.self), paymentID: payment?.id, on: connection)
-            case .ignored:
+            case .ignored, .invoicePaid, .invoicePaymentFailed, .subscriptionChanged:
                 break
             }
             return true
@@ -54,7 +68,7 @@ extension StripeEvent.Action {
         switch self {
         case .paymentSucceeded(let reference), .paymentFailed(let reference): reference
         case .chargeRefunded(let charge): charge.payment
-        case .ignored: nil
+        case .ignored, .invoicePaid, .invoicePaymentFailed, .subscriptionChanged: nil
         }
     }
 }

@@ -106,9 +106,7 @@ struct SubscriptionGrants: Sendable {
     func failed(_ payment: PaymentStore.Row, _ period: SubscriptionCharge, on connection: any SQLDatabase) async throws {
         guard let subscription = try await self.lock(period.subscriptionID, on: connection) else { return }
         if period.periodIndex == 0 {
-            if subscription.status == .incomplete {
-                try await connection.raw("DELETE FROM subscriptions WHERE id = \(bind: subscription.id)").run()
-            }
+            try await SubscriptionStore.remove(incomplete: subscription.id, on: connection)
             return
         }
         guard

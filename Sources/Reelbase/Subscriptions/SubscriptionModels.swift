@@ -35,6 +35,9 @@ struct Subscription: Sendable, Decodable {
     var failedAttempts: Int
     var nextAttemptAt: Date?
     var creationKey: String
+    var gatewaySubscriptionID: String?
+    var gatewayItemID: String?
+    var lastEventAt: Int
     var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
@@ -54,14 +57,22 @@ struct Subscription: Sendable, Decodable {
         case failedAttempts = "failed_attempts"
         case nextAttemptAt = "next_attempt_at"
         case creationKey = "creation_key"
+        case gatewaySubscriptionID = "gateway_subscription_id"
+        case gatewayItemID = "gateway_item_id"
+        case lastEventAt = "last_event_at"
         case createdAt = "created_at"
     }
 
     static let columns: SQLQueryString = """
         id, user_id, plan_id, plan_name, credits_per_period, price_cents, currency, status, payment_method, payment_token, gateway, \
         anchor, period_index, current_period_start, current_period_end, cancel_at_period_end, pending_plan_id, failed_attempts, \
-        next_attempt_at, creation_key, created_at
+        next_attempt_at, creation_key, gateway_subscription_id, gateway_item_id, last_event_at, created_at
         """
+
+    /// Its objects at the gateway that bills it (Stripe Billing), once created there.
+    var billed: BilledSubscriptionReference? {
+        self.gatewaySubscriptionID.map { BilledSubscriptionReference(subscriptionID: $0, itemID: self.gatewayItemID) }
+    }
 
     /// The plan it was bought with, as kept on the row (the plans file may have changed since).
     var plan: SubscriptionPlan {
@@ -79,8 +90,6 @@ enum SubscriptionError: Error, Sendable, Equatable {
     case ended
     /// The gateway declined the charge at a new payment method; `message` is its own.
     case declined(message: String)
-    /// Subscriptions are not built for this payment gateway.
-    case unsupportedGateway(String)
 }
 
 extension SubscriptionError: ProblemConvertible {
@@ -94,10 +103,6 @@ extension SubscriptionError: ProblemConvertible {
             Problem(.conflict, code: "subscription_ended", detail: "This subscription has ended; start a new one.")
         case .declined(let message):
             Problem(.paymentRequired, code: "payment_failed", detail: message)
-        case .unsupportedGateway(let gateway):
-            Problem(
-                .notImplemented, code: "subscriptions_unavailable",
-                detail: "Subscriptions are not available with the \(gateway) payment gateway on this server yet.")
         }
     }
 }

@@ -53,11 +53,11 @@ struct SubscriptionRoutes {
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> SubscriptionView {
-        SubscriptionView(try await self.store.cancel(of: try context.requireUser()))
+        SubscriptionView(try await self.billing.cancel(of: try context.requireUser()))
     }
 
     @Sendable func resume(_ request: Request, context: AppRequestContext) async throws -> SubscriptionView {
-        SubscriptionView(try await self.store.resume(of: try context.requireUser()))
+        SubscriptionView(try await self.billing.resume(of: try context.requireUser()))
     }
 
     /// A plan change applies at the next renewal; a new payment method is used from now on, and charged at once
@@ -76,9 +76,9 @@ struct SubscriptionRoutes {
             try validator.validate()
             try self.validatePayment(method: body.paymentMethod ?? "card", token: body.paymentToken ?? "")
         }
-        let changed = try await self.store.change(of: userID, plan: plan, paymentMethod: body.paymentMethod, paymentToken: body.paymentToken)
-        guard body.paymentToken != nil, changed.status == .pastDue else { return SubscriptionView(changed) }
-        return SubscriptionView(try await self.billing.chargePastDue(changed, logger: context.logger))
+        return SubscriptionView(
+            try await self.billing.change(
+                of: userID, plan: plan, paymentMethod: body.paymentMethod, paymentToken: body.paymentToken, logger: context.logger))
     }
 
     /// The same checks as a purchase's payment fields.

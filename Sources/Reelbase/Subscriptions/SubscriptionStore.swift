@@ -52,6 +52,25 @@ struct SubscriptionStore: Sendable {
         return live
     }
 
+    /// Removes a subscription whose first period was refused (nothing is kept of a declined subscription).
+    static func remove(incomplete id: UUID, on connection: any SQLDatabase) async throws {
+        try await connection.raw(
+            "DELETE FROM subscriptions WHERE id = \(bind: id) AND status = \(literal: SubscriptionStatus.incomplete.rawValue)"
+        ).run()
+    }
+
+    /// Records the gateway's subscription for one of ours: its ids, and its first period as the anchor.
+    func attach(_ id: UUID, to billed: BilledSubscription, on connection: any SQLDatabase) async throws {
+        try await connection.raw(
+            """
+            UPDATE subscriptions SET gateway_subscription_id = \(bind: billed.id), gateway_item_id = \(bind: billed.itemID),
+                anchor = \(bind: billed.periodStart), current_period_start = \(bind: billed.periodStart),
+                current_period_end = \(bind: billed.periodEnd), updated_at = \(self.database.dialect.now)
+            WHERE id = \(bind: id) AND period_index = 0
+            """
+        ).run()
+    }
+
     /// The caller's most recent subscription, whatever its status.
     func latest(of userID: UUID, on connection: (any SQLDatabase)? = nil) async throws -> Subscription? {
         try await (connection ?? self.database.sql).raw(

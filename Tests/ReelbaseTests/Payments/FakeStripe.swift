@@ -55,6 +55,69 @@ struct FakeStripe: Sendable {
         /// connection drops after Stripe charged: the caller never learns the outcome.
         var answersToLose = 0
 
+        /// Customers created (`POST /v1/customers`), once per idempotency key.
+        private(set) var customers: [(form: [String: String], idempotencyKey: String?)] = []
+        /// Subscriptions created, once per idempotency key.
+        private(set) var subscriptions: [(id: String, form: [String: String], idempotencyKey: String?)] = []
+        /// `POST /v1/subscriptions/{id}` and `DELETE /v1/subscriptions/{id}` received: (id, form, or `nil` for a DELETE).
+        private(set) var subscriptionChanges: [(id: String, form: [String: String]?)] = []
+        /// Every `Stripe-Version` header received.
+        private(set) var versions: Set<String> = []
+        /// Whether changes to subscriptions are refused (400), as Stripe refuses a change it cannot make.
+        var refusesChanges = false
+
+        func refuseChanges(_ refuse: Bool) { self.refusesChanges = refuse }
+        func sawVersion(_ version: String?) { self.versions.insert(version ?? "none") }
+
+        func createCustomer(form: [String: String], idempotencyKey: String?) -> (Int, String) {
+            if let idempotencyKey, let earlier = self.answers[idempotencyKey] { return earlier }
+            self.customers.append((form, idempotencyKey))
+            let answer = (200, #"{"id":"cus_fake_\#(self.customers.count)","object":"customer"}"#)
+            if let idempotencyKey { self.answers[idempotencyKey] = answer }
+            return answer
+        }
+
+        /// `pm_card_visa`: active with its first invoice paid; `pm_card_threeDSecure`: incomplete, the invoice awaiting
+        /// the customer; `pm_card_chargeDeclined`: 402. A calendar month from now, on item `si_fake_N`.
+        func createSubscription(form: [String: String], idempotencyKey: String?) -> (Int, String) {
+            if let idempotencyKey, let earlier = self.answers[idempotencyKey] { return earlier }
+            let number = self.subscriptions.count + 1
+            let id = "sub_fake_\(number)"
+            let start = Int(Date().timeIntervalSince1970)
+            let end = Int(SubscriptionPeriods(fixedLength: nil).start(of: 1, anchor: Date(timeIntervalSince1970: Double(start))).timeIntervalSince1970)
+            let answer: (Int, String)
+            switch form["default_payment_method"] {
+            case "pm_card_visa", "pm_card_threeDSecure":
+                self.subscriptions.append((id, form, idempotencyKey))
+                let paid = form["default_payment_method"] == "pm_card_visa"
+                let invoice =
+                    paid
+                    ? #"{"id":"in_fake_\#(number)","status":"paid"}"#
+                    : #"{"id":"in_fake_\#(number)","status":"open","confirmation_secret":{"client_secret":"pi_fake_sub_\#(number)_secret_abc","type":"payment_intent"}}"#
+                answer = (
+                    200,
+                    #"{"id":"\#(id)","object":"subscription","status":"\#(paid ? "active" : "incomplete")","items":{"data":[{"id":"si_fake_\#(number)","current_period_start":\#(start),"current_period_end":\#(end)}]},"latest_invoice":\#(invoice)}"#
+                )
+            case "pm_card_chargeDeclined":
+                answer = (402, #"{"error":{"type":"card_error","code":"card_declined","message":"Your card was declined."}}"#)
+            default:
+                answer = (
+                    400,
+                    #"{"error":{"type":"invalid_request_error","code":"resource_missing","param":"default_payment_method","message":"No such PaymentMethod"}}"#
+                )
+            }
+            if let idempotencyKey { self.answers[idempotencyKey] = answer }
+            return answer
+        }
+
+        func changeSubscription(_ id: String, form: [String: String]?) -> (Int, String) {
+            guard !self.refusesChanges else {
+                return (400, #"{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such subscription"}}"#)
+            }
+            self.subscriptionChanges.append((id, form))
+            return (200, #"{"id":"\#(id)","object":"subscription","status":"\#(form == nil ? "canceled" : "active")"}"#)
+        }
+
         func failNext(_ count: Int) { self.failuresToServe = count }
         func loseNextAnswers(_ count: Int) { self.answersToLose = count }
 
@@ -137,6 +200,31 @@ struct FakeStripe: Sendable {
             let (status, json) = await state.answer(form: form, idempotencyKey: key)
             return Self.json(status, json)
         }
+        @Sendable func form(_ request: Request) async throws -> [String: String] {
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 16))
+            return Dictionary((URLComponents(string: "?" + body)?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        }
+        func billing(
+            _ path: RouterPath, _ method: HTTPRequest.Method, _ handle: @escaping @Sendable (Request, BasicRequestContext) async throws -> (Int, String)
+        ) {
+            router.on(path, method: method) { request, context -> Response in
+                guard request.headers[.authorization] == "Bearer \(Self.secretKey)" else {
+                    return Self.json(401, #"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_****"}}"#)
+                }
+                await state.sawVersion(HTTPField.Name("Stripe-Version").flatMap { request.headers[$0] })
+                let (status, json) = try await handle(request, context)
+                return Self.json(status, json)
+            }
+        }
+        let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+        billing("v1/customers", .post) { request, _ in await state.createCustomer(form: try await form(request), idempotencyKey: request.headers[idempotencyKey]) }
+        billing("v1/subscriptions", .post) { request, _ in
+            await state.createSubscription(form: try await form(request), idempotencyKey: request.headers[idempotencyKey])
+        }
+        billing("v1/subscriptions/:id", .post) { request, context in
+            await state.changeSubscription(context.parameters.get("id") ?? "", form: try await form(request))
+        }
+        billing("v1/subscriptions/:id", .delete) { _, context in await state.changeSubscription(context.parameters.get("id") ?? "", form: nil) }
         router.get("v1/payment_intents/:id") { request, context -> Response in
             guard request.headers[.authorization] == "Bearer \(Self.secretKey)" else {
                 return Self.json(401, #"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_****"}}"#)
@@ -178,9 +266,11 @@ struct FakeStripe: Sendable {
     }
 
     /// An event as Stripe sends it: `{"id", "object": "event", "type", "data": {"object": …}}`.
-    static func event(id: String = "evt_\(UUID().uuidString.prefix(12))", type: String, object: [String: Any]) -> String {
+    static func event(
+        id: String = "evt_\(UUID().uuidString.prefix(12))", type: String, object: [String: Any], created: Int = Int(Date().timeIntervalSince1970)
+    ) -> String {
         let event: [String: Any] = [
-            "id": id, "object": "event", "type": type, "livemode": false, "created": Int(Date().timeIntervalSince1970),
+            "id": id, "object": "event", "type": type, "livemode": false, "created": created,
             "data": ["object": object],
         ]
         return String(decoding: (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])) ?? Data(), as: UTF8.self)

@@ -9,7 +9,9 @@ extension Migration {
             // subscription already bought. `period_index` counts periods from `anchor` (the first period's start),
             // so that calendar months are computed from the anchor and never drift (Jan 31 → Feb 28 → Mar 31).
             // `next_attempt_at` is when the renewal service next looks at it (period end, then the grace retries);
-            // the service moves it forward as a lease when it claims the row.
+            // the service moves it forward as a lease when it claims the row. Under Stripe Billing, Stripe renews:
+            // `gateway_subscription_id`/`gateway_item_id` name its objects, and `last_event_at` (an event's `created`)
+            // keeps an older webhook from undoing a newer one.
             """
             CREATE TABLE subscriptions (
                 id \(unsafeRaw: d.uuidType) PRIMARY KEY,
@@ -32,6 +34,9 @@ extension Migration {
                 failed_attempts INTEGER NOT NULL DEFAULT 0,
                 next_attempt_at \(unsafeRaw: d.timestampType),
                 creation_key TEXT NOT NULL UNIQUE,
+                gateway_subscription_id TEXT UNIQUE,
+                gateway_item_id TEXT,
+                last_event_at INTEGER NOT NULL DEFAULT 0,
                 created_at \(unsafeRaw: d.timestampType) NOT NULL,
                 updated_at \(unsafeRaw: d.timestampType) NOT NULL,
                 canceled_at \(unsafeRaw: d.timestampType)
@@ -41,6 +46,9 @@ extension Migration {
             "CREATE UNIQUE INDEX subscriptions_live_user ON subscriptions (user_id) WHERE status IN ('incomplete', 'active', 'past_due')",
             "CREATE INDEX subscriptions_user ON subscriptions (user_id, created_at)",
             "CREATE INDEX subscriptions_due ON subscriptions (next_attempt_at) WHERE status IN ('active', 'past_due')",
+            // Stripe Billing: one Customer per user, created once.
+            "ALTER TABLE users ADD COLUMN stripe_customer_id TEXT",
+            "CREATE UNIQUE INDEX users_stripe_customer ON users (stripe_customer_id)",
             // A charge for a subscription names its period and attempt; its gateway key is derived from them.
             "ALTER TABLE payments ADD COLUMN subscription_id \(unsafeRaw: d.uuidType)",
             "ALTER TABLE payments ADD COLUMN period_index INTEGER",
