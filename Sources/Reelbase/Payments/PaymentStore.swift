@@ -259,9 +259,40 @@ struct PaymentStore: Sendable {
         {
             return row
         }
-        return try await connection.raw(
+        if let row = try await connection.raw(
             "SELECT \(Row.columns) FROM payments WHERE gateway = \(bind: gateway) AND gateway_payment_id = \(bind: reference.intentID)\(lock)"
+        ).first(decoding: Row.self) {
+            return row
+        }
+        // A subscription invoice's payment is keyed by the invoice, which `invoice_payment.paid` tied to this intent.
+        return try await connection.raw(
+            """
+            SELECT \(Row.columns) FROM payments
+            WHERE gateway = \(bind: gateway)
+              AND gateway_payment_id = (SELECT invoice_id FROM stripe_invoice_intents WHERE intent_id = \(bind: reference.intentID))\(lock)
+            """
         ).first(decoding: Row.self)
+    }
+
+    /// Records which PaymentIntent paid a Stripe invoice, then applies the refunds of that intent that were kept
+    /// waiting for it, if the invoice's payment is credited by now (else its crediting applies them).
+    func linkInvoice(_ invoiceID: String, toIntent intentID: String, on connection: any SQLDatabase, logger: Logger) async throws {
+        try await connection.raw(
+            """
+            INSERT INTO stripe_invoice_intents (intent_id, invoice_id, received_at)
+            VALUES (\(bind: intentID), \(bind: invoiceID), \(self.database.dialect.now))
+            ON CONFLICT (intent_id) DO NOTHING
+            """
+        ).run()
+        guard
+            let payment = try await connection.raw(
+                """
+                SELECT \(Row.columns) FROM payments
+                WHERE gateway = \(bind: StripeWebhookStore.gateway) AND gateway_payment_id = \(bind: invoiceID)\(self.database.dialect.forUpdate)
+                """
+            ).first(decoding: Row.self), payment.creditedTransactionID != nil
+        else { return }
+        try await self.applyWaitingEvents(of: payment, on: connection, logger: logger)
     }
 
     /// Claims up to `limit` payments of `gateway` pending since before `cutoff` and not attempted since, setting
@@ -313,7 +344,10 @@ struct PaymentStore: Sendable {
             let taken = min(wanted, balance)
             shortfall = wanted - taken
             if taken > 0 {
-                let packageName = self.catalog.package(id: payment.packageID)?.name ?? payment.packageID
+                let packageName =
+                    (payment.subscriptionID == nil
+                        ? self.catalog.package(id: payment.packageID)?.name : self.subscriptions.plans.plan(id: payment.packageID)?.name)
+                    ?? payment.packageID
                 _ = try await self.ledger.apply(
                     CreditLedger.Movement(
                         userID: payment.userID,
@@ -377,7 +411,8 @@ struct PaymentStore: Sendable {
         let waiting = try await connection.raw(
             """
             SELECT id, payload FROM webhook_events
-            WHERE payload IS NOT NULL AND (payment_id = \(bind: payment.id) OR (payment_id IS NULL AND intent_id = \(bind: payment.gatewayPaymentID)))
+            WHERE payload IS NOT NULL AND (payment_id = \(bind: payment.id) OR (payment_id IS NULL AND (intent_id = \(bind: payment.gatewayPaymentID)
+                OR intent_id IN (SELECT intent_id FROM stripe_invoice_intents WHERE invoice_id = \(bind: payment.gatewayPaymentID)))))
             ORDER BY received_at, id
             """
         ).all(decoding: Waiting.self)

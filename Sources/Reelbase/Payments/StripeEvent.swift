@@ -13,6 +13,8 @@ struct StripeEvent: Sendable {
         case paymentFailed(PaymentReference)
         case chargeRefunded(Charge)
         case invoicePaid(Invoice)
+        /// `invoice_payment.paid`: which PaymentIntent paid which invoice.
+        case invoicePaymentPaid(InvoicePayment)
         case invoicePaymentFailed(Invoice)
         /// `customer.subscription.updated` and `.deleted`.
         case subscriptionChanged(Subscription, deleted: Bool)
@@ -125,6 +127,16 @@ struct StripeEvent: Sendable {
         }
     }
 
+    /// An InvoicePayment: the invoice and the PaymentIntent that paid it.
+    struct InvoicePayment: Decodable, Sendable {
+        struct Payment: Decodable, Sendable {
+            var paymentIntent: String?
+            enum CodingKeys: String, CodingKey { case paymentIntent = "payment_intent" }
+        }
+        var invoice: String
+        var payment: Payment
+    }
+
     /// The fields of a Subscription Reelbase reads.
     struct Subscription: Decodable, Sendable {
         var id: String
@@ -179,6 +191,8 @@ struct StripeEvent: Sendable {
                 self.action = .chargeRefunded(try decoder.decode(Object<Charge>.self, from: payload).data.object)
             case "invoice.paid":
                 self.action = .invoicePaid(try decoder.decode(Object<Invoice>.self, from: payload).data.object)
+            case "invoice_payment.paid":
+                self.action = .invoicePaymentPaid(try decoder.decode(Object<InvoicePayment>.self, from: payload).data.object)
             case "invoice.payment_failed":
                 self.action = .invoicePaymentFailed(try decoder.decode(Object<Invoice>.self, from: payload).data.object)
             case "customer.subscription.updated", "customer.subscription.deleted":

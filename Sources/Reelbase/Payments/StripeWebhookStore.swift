@@ -32,6 +32,11 @@ struct StripeWebhookStore: Sendable {
             case .invoicePaid(let invoice):
                 try await self.subscriptions.invoicePaid(invoice, created: event.created, on: connection, logger: logger)
                 return true
+            case .invoicePaymentPaid(let paid):
+                if let intentID = paid.payment.paymentIntent {
+                    try await self.payments.linkInvoice(paid.invoice, toIntent: intentID, on: connection, logger: logger)
+                }
+                return true
             case .invoicePaymentFailed(let invoice):
                 try await self.subscriptions.invoicePaymentFailed(invoice, created: event.created, on: connection)
                 return true
@@ -54,7 +59,7 @@ struct StripeWebhookStore: Sendable {
                 // Not credited yet, or about no payment known yet: kept for the transaction that credits it.
                 try await self.payments.keepWaiting(
                     eventID: event.id, payload: String(decoding: payload, as: UTF8.self), paymentID: payment?.id, on: connection)
-            case .ignored, .invoicePaid, .invoicePaymentFailed, .subscriptionChanged:
+            case .ignored, .invoicePaid, .invoicePaymentPaid, .invoicePaymentFailed, .subscriptionChanged:
                 break
             }
             return true
@@ -68,7 +73,7 @@ extension StripeEvent.Action {
         switch self {
         case .paymentSucceeded(let reference), .paymentFailed(let reference): reference
         case .chargeRefunded(let charge): charge.payment
-        case .ignored, .invoicePaid, .invoicePaymentFailed, .subscriptionChanged: nil
+        case .ignored, .invoicePaid, .invoicePaymentPaid, .invoicePaymentFailed, .subscriptionChanged: nil
         }
     }
 }

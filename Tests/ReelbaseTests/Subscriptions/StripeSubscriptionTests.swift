@@ -251,4 +251,43 @@ struct StripeSubscriptionTests {
             try await client.expectCleanAudit()
         }
     }
+
+    @Test(arguments: TestDatabase.allCases)
+    func aRefundOfASubscriptionInvoiceTakesFromItsPeriodReversesTheReferralAndDoesNotCancel(_ database: TestDatabase) async throws {
+        try await Self.run(database) { _, client, db in
+            let bob = try await client.register()
+            struct Me: Decodable { var referralCode: String }
+            let code = try await client.get("/v1/users/me", token: bob.accessToken).decode(Me.self).referralCode
+            let ann = try await client.register(referralCode: code)
+            #expect(try await client.subscribe(ann, token: "pm_card_visa").status == .created)
+            #expect(try await client.balance(ann).balance == 650)
+            #expect(try await client.balance(bob).balance == 100)
+
+            // The refund comes before Stripe says which intent paid the invoice: it waits for that.
+            let partial = FakeStripe.refundEvent(intentID: "pi_invoice_1", amount: 999, amountRefunded: 500)
+            #expect(try await client.webhook(partial).status == .ok)
+            #expect(try await client.balance(ann).balance == 650)
+            let paidBy = FakeStripe.event(
+                type: "invoice_payment.paid",
+                object: [
+                    "id": "inpay_1", "object": "invoice_payment", "invoice": "in_fake_1", "status": "paid",
+                    "payment": ["type": "payment_intent", "payment_intent": "pi_invoice_1"],
+                ])
+            #expect(try await client.webhook(paidBy).status == .ok)
+            // ⌊600 × 500 ÷ 999⌋ = 300 from the period's lot, and the 50 welcome bonus reversed; bob's 100 too.
+            #expect(try await client.balance(ann).balance == 300)
+            #expect(try await client.balance(bob).balance == 0)
+            let refund = try await client.history(ann).transactions.first { $0.transactionType == "refund" }
+            #expect(refund?.credits == -300 && refund?.description == "Card refund: Plus (300 credits)")
+            #expect(try await client.current(ann).status == "active")
+
+            // The rest refunded: the period's other 300.
+            let full = FakeStripe.refundEvent(intentID: "pi_invoice_1", amount: 999, amountRefunded: 999)
+            #expect(try await client.webhook(full).status == .ok)
+            #expect(try await client.balance(ann).balance == 0)
+            #expect(try await client.current(ann).status == "active")
+            #expect(try await db.count("payments", where: "refunded_credits = 600 AND subscription_id IS NOT NULL") == 1)
+            try await client.expectCleanAudit()
+        }
+    }
 }

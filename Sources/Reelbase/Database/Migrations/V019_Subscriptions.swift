@@ -67,6 +67,16 @@ extension Migration {
                 PRIMARY KEY (subscription_id, period_index)
             )
             """,
+            // Stripe (since 2025-03-31.basil) names no invoice on a Charge: `invoice_payment.paid` tells which
+            // PaymentIntent paid which invoice, so that a refund of that intent finds the invoice's payment.
+            """
+            CREATE TABLE stripe_invoice_intents (
+                intent_id TEXT PRIMARY KEY,
+                invoice_id TEXT NOT NULL,
+                received_at \(unsafeRaw: d.timestampType) NOT NULL
+            )
+            """,
+            "CREATE INDEX stripe_invoice_intents_invoice ON stripe_invoice_intents (invoice_id)",
             // As for purchases (V007): one `subscription` row per gateway payment.
             """
             CREATE UNIQUE INDEX credit_transactions_subscription_payment
