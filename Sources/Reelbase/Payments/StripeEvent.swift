@@ -49,18 +49,22 @@ struct StripeEvent: Sendable {
         }
     }
 
-    /// The one metadata key Reelbase sets and reads.
+    /// The metadata keys Reelbase sets and reads: `payment_id` on PaymentIntents, `subscription_id` on
+    /// Subscriptions (and so on their invoices' `subscription_details`).
     struct Metadata: Decodable, Sendable {
         var paymentID: UUID?
+        var subscriptionID: UUID?
 
         enum CodingKeys: String, CodingKey {
             case paymentID = "payment_id"
+            case subscriptionID = "subscription_id"
         }
 
-        /// A value that is no UUID names no payment of this server; it does not make the event unreadable.
+        /// A value that is no UUID names nothing of this server's; it does not make the event unreadable.
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.paymentID = (try? container.decodeIfPresent(String.self, forKey: .paymentID)).flatMap(UUID.init(uuidString:))
+            self.subscriptionID = (try? container.decodeIfPresent(String.self, forKey: .subscriptionID)).flatMap(UUID.init(uuidString:))
         }
     }
 
@@ -71,7 +75,7 @@ struct StripeEvent: Sendable {
         struct Parent: Decodable, Sendable {
             struct SubscriptionDetails: Decodable, Sendable {
                 var subscription: String?
-                var metadata: SubscriptionMetadata?
+                var metadata: Metadata?
             }
             var subscriptionDetails: SubscriptionDetails?
             enum CodingKeys: String, CodingKey { case subscriptionDetails = "subscription_details" }
@@ -142,7 +146,7 @@ struct StripeEvent: Sendable {
         var id: String
         var status: String
         var cancelAtPeriodEnd: Bool?
-        var metadata: SubscriptionMetadata?
+        var metadata: Metadata?
 
         enum CodingKeys: String, CodingKey {
             case id, status, metadata
@@ -157,20 +161,6 @@ struct StripeEvent: Sendable {
     struct SubscriptionReference: Sendable {
         var gatewayID: String?
         var subscriptionID: UUID?
-    }
-
-    /// The metadata key Reelbase sets on subscriptions.
-    struct SubscriptionMetadata: Decodable, Sendable {
-        var subscriptionID: UUID?
-
-        enum CodingKeys: String, CodingKey {
-            case subscriptionID = "subscription_id"
-        }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            self.subscriptionID = (try? container.decodeIfPresent(String.self, forKey: .subscriptionID)).flatMap(UUID.init(uuidString:))
-        }
     }
 
     /// Decodes an event's envelope and, for the types acted on, its object; anything else is `400 invalid_event`.
