@@ -1,9 +1,10 @@
-"""Reads the endpoints the web app calls out of its JavaScript: every `api(…)` call and every `new EventSource(…)`.
+"""Reads the endpoints the web app calls out of its JavaScript: every `api(…)` call and every `new EventSource(…)`,
+and every `fetch(…)` whose first argument is a literal (a non-literal `fetch` is api()'s own, inside api.js).
 
 A call's path is its first argument: a string or template literal, or a local `const`/`let` name bound to one in the
 same file. Template parameters become path parameters (`/v1/users/${id}/videos` → `/v1/users/{}/videos`), except a
 `${cond ? "a" : "b"}` of two string literals, which is both spellings. The method is the options' `method:` (every
-HTTP verb literal in its value, so `method: liked ? "DELETE" : "POST"` is both), GET without one. A call whose path
+HTTP verb literal in its value, so `method: liked ? "DELETE" : "POST"` is both), GET without one. A first argument `cond ? <literal> : <literal>` is both. A call whose path
 or method cannot be read this way is reported as unreadable, so that no call escapes the agreement test.
 """
 
@@ -97,9 +98,36 @@ def _split_arguments(inner: str) -> list[str]:
 _TERNARY = re.compile(r"""^[^?]+\?\s*(["'])([^"'`]*)\1\s*:\s*(["'])([^"'`]*)\3\s*$""", re.S)
 
 
+def _top_level_ternary(expression: str) -> tuple[str, str] | None:
+    """(a, b) of `cond ? a : b` at the top level of expression, else None."""
+    question = colon = None
+    i = 0
+    while i < len(expression):
+        c = expression[i]
+        if c in "'\"`":
+            i = _skip_string(expression, i)
+            continue
+        if c in "({[":
+            i = _skip_balanced(expression, i)
+            continue
+        if c == "?" and question is None and expression[i + 1 : i + 2] not in ("?", "."):
+            question = i
+        elif c == ":" and question is not None and colon is None:
+            colon = i
+        i += 1
+    if question is None or colon is None:
+        return None
+    return expression[question + 1 : colon].strip(), expression[colon + 1 :].strip()
+
+
 def _literal_paths(expression: str) -> list[str] | None:
-    """Every path a string or template literal spells, parameters as `{}`; None if expression is no such literal."""
+    """Every path a string or template literal spells, parameters as `{}`; None if expression is no such literal.
+    `cond ? <literal> : <literal>` spells both."""
     expression = expression.strip()
+    branches = _top_level_ternary(expression)
+    if branches:
+        first, second = (_literal_paths(branch) for branch in branches)
+        return first + second if first is not None and second is not None else None
     if len(expression) < 2 or expression[0] not in "'\"`" or _skip_string(expression, 0) != len(expression):
         return None
     body = expression[1:-1]
@@ -163,7 +191,7 @@ def calls_in_source(source: str, name: str) -> tuple[list[Call], list[Unreadable
     calls: list[Call] = []
     unreadable: list[Unreadable] = []
     bindings = _bindings(source)
-    for match in re.finditer(r"(?<![\w$.])(api|new\s+EventSource)\s*\(", source):
+    for match in re.finditer(r"(?<![\w$.])(api|fetch|new\s+EventSource)\s*\(", source):
         prefix = source[max(0, match.start() - 16) : match.start()]
         if re.search(r"function\s*$", prefix):
             continue  # the definition of api() itself
@@ -177,9 +205,11 @@ def calls_in_source(source: str, name: str) -> tuple[list[Call], list[Unreadable
             continue
         first = arguments[0]
         paths = _literal_paths(first)
+        if match.group(1) == "fetch" and paths is None:
+            continue
         if paths is None and re.fullmatch(r"[A-Za-z_$][\w$]*", first):
             paths = bindings.get(first)
-        event_source = match.group(1) != "api"
+        event_source = match.group(1).startswith("new")
         methods = ["GET"] if event_source else _methods(arguments[1] if len(arguments) > 1 else None)
         if not paths or methods is None:
             unreadable.append(Unreadable(" ".join(text.split())[:160], where))

@@ -258,6 +258,17 @@ class Person:
     context: object
     page: object
     errors: list[str] = field(default_factory=list)
+    streams: list[str] = field(default_factory=list)
+
+    def wait_for_event_stream(self, timeout: float) -> None:
+        """Until this page's EventSource has been answered (`GET /v1/events?ticket=` → 200), so that an event sent
+        after this reaches it live rather than through a later re-read."""
+        if not self.streams:
+            self.page.wait_for_event("response", lambda r: is_event_stream(r), timeout=timeout)
+
+
+def is_event_stream(response) -> bool:
+    return "/v1/events?" in response.url and response.status == 200
 
 
 class People:
@@ -282,6 +293,7 @@ class People:
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: person.errors.append(f"[{name}] page error: {error}"))
+        page.on("response", lambda response: person.streams.append(response.url) if is_event_stream(response) else None)
         self.people.append(person)
         return person
 

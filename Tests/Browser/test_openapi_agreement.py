@@ -37,6 +37,9 @@ def test_the_reader_finds_templates_methods_and_made_up_paths():
       api("/v1/made-up/${id}/thing", { method: "PATCH" });
       api(`/v1/made-up/${id}`, { method: "GET" });
       api(somewhere);
+      api(cancel ? "/v1/subscriptions/current/cancel" : `/v1/subscriptions/current/resume`, { method: "POST" });
+      const response = await fetch("/v1/auth/refresh", { method: "POST", body });
+      return await fetch(url, init);
     '''
     calls, unreadable = calls_in_source(source, "x.js")
     found = {(c.method, c.path) for c in calls}
@@ -48,13 +51,16 @@ def test_the_reader_finds_templates_methods_and_made_up_paths():
         ("GET", "/v1/events"),
         ("PATCH", "/v1/made-up/${id}/thing"),
         ("GET", "/v1/made-up/{}"),
+        ("POST", "/v1/auth/refresh"),
+        ("POST", "/v1/subscriptions/current/cancel"), ("POST", "/v1/subscriptions/current/resume"),
     }
     assert [u.text for u in unreadable] == ["api(somewhere)"]
     document = {"paths": {
         "/v1/videos": {"get": {}}, "/v1/likes/videos/{video_id}": {"post": {}, "delete": {}},
         "/v1/users/{user_id}/followers": {"get": {}}, "/v1/users/{user_id}/following": {"get": {}},
-        "/v1/effects/{effect_id}/jobs": {"post": {}}, "/v1/events": {"get": {}},
+        "/v1/effects/{effect_id}/jobs": {"post": {}}, "/v1/events": {"get": {}}, "/v1/auth/refresh/": {"post": {}},
     }}
     assert {(c.method, c.path) for c in missing_from(document, calls)} == {
-        ("PATCH", "/v1/made-up/${id}/thing"), ("GET", "/v1/made-up/{}")}
+        ("PATCH", "/v1/made-up/${id}/thing"), ("GET", "/v1/made-up/{}"),
+        ("POST", "/v1/subscriptions/current/cancel"), ("POST", "/v1/subscriptions/current/resume")}
     assert missing_from(document, [Call("DELETE", "/v1/effects/{}/jobs", "x.js:1")]), "a method the path lacks"
