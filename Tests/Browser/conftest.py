@@ -320,16 +320,29 @@ def people(browser, server, worker, media):
         assert not errors, "the browser reported errors:\n" + "\n".join(errors)
 
 
-def screenshot(page, name: str) -> list[Path]:
-    """Screenshots of what page shows now at 390x844 and 1280x800 (.build/browser-screenshots/NAME-WxH.png);
-    the page's own viewport is restored afterwards."""
+# Toasts are transient (5 s) and would cover what a screenshot is for: they are hidden while it is taken, through
+# the CSSOM (Playwright's own `style=` option injects a <style> element, which the page's CSP refuses, loudly).
+TOASTS = "(hidden) => { const t = document.getElementById('toasts'); if (t) t.style.visibility = hidden ? 'hidden' : ''; }"
+
+
+def screenshot(page, name: str, *, at=None) -> list[Path]:
+    """Screenshots of what page shows now at 390x844 and 1280x800 (.build/browser-screenshots/NAME-WxH.png), from
+    the top of the page, or with the locator `at` scrolled into view; the page's own viewport is restored after."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     original = page.viewport_size
     paths = []
     for size in (PHONE, DESKTOP):
         page.set_viewport_size(size)
+        if at is None:
+            page.evaluate("() => window.scrollTo(0, 0)")
+        else:
+            at.scroll_into_view_if_needed()
         path = SCREENSHOTS / f"{name}-{size['width']}x{size['height']}.png"
-        page.screenshot(path=str(path), animations="disabled", caret="hide")
+        page.evaluate(TOASTS, True)
+        try:
+            page.screenshot(path=str(path), animations="disabled", caret="hide")
+        finally:
+            page.evaluate(TOASTS, False)
         paths.append(path)
     if original:
         page.set_viewport_size(original)
