@@ -31,9 +31,17 @@ let package = Package(
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
     ],
     targets: [
+        // The web client: plain HTML, CSS and JavaScript modules in Web/app, shipped as this target's resources.
+        .target(
+            name: "ReelbaseWeb",
+            path: "Web",
+            exclude: ["README.md"],
+            resources: [.copy("app")]
+        ),
         .target(
             name: "Reelbase",
             dependencies: [
+                "ReelbaseWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "SQLKit", package: "sql-kit"),

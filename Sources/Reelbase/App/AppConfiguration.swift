@@ -71,6 +71,10 @@ public struct AppConfiguration: Sendable {
     public var stripeSecretKey: String?
     public var stripeWebhookSecret: String?
     public var stripeAPIBase = "https://api.stripe.com"
+    /// Stripe's publishable key (`pk_…`), handed to web clients by `GET /v1/payments/config` for Stripe.js.
+    public var stripePublishableKey: String?
+    /// Serve the web app from this folder instead of the copy shipped with the server (edit and reload, no rebuild).
+    public var webAppDirectory: String?
     public var effectJobTimeout = 600
     /// Seconds a payment stays pending before the reconciler settles it from the gateway's record.
     public var reconcileAfterSeconds = 60
@@ -147,6 +151,12 @@ public struct AppConfiguration: Sendable {
         .string("stripe.secret.key", \.stripeSecretKey, secret: true, help: "Stripe secret API key (required with --payment-gateway stripe)"),
         .string("stripe.webhook.secret", \.stripeWebhookSecret, secret: true, help: "Stripe webhook signing secret (whsec_…)"),
         .string("stripe.api.base", \.stripeAPIBase, help: "Stripe API base URL"),
+        .string(
+            "stripe.publishable.key", \.stripePublishableKey, unset: "none: the web app cannot collect cards with Stripe.js",
+            help: "Stripe publishable key (pk_...), handed to web clients by GET /v1/payments/config"),
+        .string(
+            "web.app.directory", \.webAppDirectory, unset: "the files shipped with the server",
+            help: "Folder the web app at / is served from (development: edit and reload without a rebuild)"),
         .int(
             "effect.job.timeout", \.effectJobTimeout, in: 1...86_400,
             help: "Seconds a claimed effect job may run before it is failed and refunded"),

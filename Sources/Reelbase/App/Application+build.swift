@@ -55,7 +55,7 @@ public func buildApplication(
     let database = statementObserver.map { connected.observed(by: $0) } ?? connected
     let routes = RouteTable()
     let dependencies = try await makeDependencies(configuration: configuration, database: database, logger: logger)
-    let router = buildRouter(dependencies, routes: routes)
+    let router = buildRouter(dependencies, routes: routes, logger: logger)
 
     var app = Application(
         router: router,
@@ -167,11 +167,12 @@ func makeDependencies(configuration: AppConfiguration, database: Database, logge
 }
 
 /// The whole HTTP surface. Middleware is added before routes: Hummingbird binds it when a route is added.
-func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<AppRequestContext> {
+func buildRouter(_ dependencies: AppDependencies, routes: RouteTable, logger: Logger) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Outermost, so it counts the status actually sent, after errors became problem responses.
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware(routes: routes))
+    router.add(middleware: WebAppMiddleware(configuration: dependencies.configuration, logger: logger))
 
     HealthRoutes(database: dependencies.database).addRoutes(to: router)
     MetricsRoutes(jobs: dependencies.effectJobs).addRoutes(to: router)
@@ -196,6 +197,9 @@ func buildRouter(_ dependencies: AppDependencies, routes: RouteTable) -> Router<
         store: StripeWebhookStore(
             database: dependencies.database, payments: dependencies.payments,
             subscriptions: StripeSubscriptionEvents(billing: dependencies.subscriptions))
+    ).addRoutes(to: router.group("v1/payments"))
+    PaymentConfigRoutes(
+        gateway: dependencies.configuration.paymentGateway, publishableKey: dependencies.configuration.stripePublishableKey
     ).addRoutes(to: router.group("v1/payments"))
 
     let authenticated = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: dependencies.tokens, sessions: dependencies.sessions))

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 
@@ -59,7 +60,10 @@ enum APIDocument {
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: json)))
         }
         router.get("docs") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: docsPage)))
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: docsPolicy],
+                body: .init(byteBuffer: ByteBuffer(string: docsPage)))
         }
     }
 
@@ -70,9 +74,23 @@ enum APIDocument {
         <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
         <body><div id="swagger-ui"></div>
         <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-        <script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+        <script>\(docsScript)</script>
         </body></html>
         """
+    static let docsScript = ##"SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});"##
+
+    /// The web app's policy would block the CDN: this page allows it, and its one inline script by hash. Swagger UI
+    /// sets inline styles and draws icons from `data:` URLs.
+    static let docsPolicy = [
+        "default-src 'self'",
+        "script-src https://cdn.jsdelivr.net 'sha256-\(Data(SHA256.hash(data: Data(docsScript.utf8))).base64EncodedString())'",
+        "style-src https://cdn.jsdelivr.net 'unsafe-inline'",
+        "img-src 'self' data: https://cdn.jsdelivr.net",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ].joined(separator: "; ")
 }
 
 /// One feature's paths and schemas.

@@ -29,7 +29,7 @@ struct ConfigurationTests {
             #expect(help.contains("\(setting.flag) <\(setting.environmentVariable)>: \(setting.help) Env: \(setting.environmentVariable)."))
         }
         #expect(help.contains("--port <PORT>: Port to listen on (0...65535, default 8080). Env: PORT."))
-        #expect(AppConfiguration.settings.count == 38)
+        #expect(AppConfiguration.settings.count == 40)
     }
 
     @Test func migrateSeedBenchAndSetRoleListOnlyTheSettingsTheyTake() {

@@ -12,7 +12,7 @@ struct OpenAPIDocumentTests {
             let table = RouteTable()
             try await DatabaseConnector.withDatabase(configuration.databaseURL, logger: TestApp.logger) { database in
                 let dependencies = try await makeDependencies(configuration: configuration, database: database, logger: TestApp.logger)
-                _ = buildRouter(dependencies, routes: table)
+                _ = buildRouter(dependencies, routes: table, logger: TestApp.logger)
             }
             let served = Set(table.routes.map { "\($0.method.rawValue) \($0.path)" })
             #expect(served.count >= 40)
