@@ -22,7 +22,10 @@ if [ ! -x "$chromium" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || fail "apt-get install chromium failed"
 fi
 [ -x "$chromium" ] || fail "$chromium is still missing after apt-get install chromium"
-"$chromium" --headless --no-sandbox --version >/dev/null 2>&1 || fail "$chromium does not start: $("$chromium" --version 2>&1 | tail -n 1)"
+# A real headless start (root needs --no-sandbox), not just --version: a browser that cannot start fails the run.
+if ! probe=$(timeout 60 "$chromium" --headless --no-sandbox --disable-gpu --dump-dom about:blank 2>&1) || [[ "$probe" != *"<html>"* ]]; then
+  fail "$chromium cannot start headless: $(tail -n 5 <<<"$probe")"
+fi
 
 venv=.build/browser-venv
 requirements=Tests/Browser/requirements.txt

@@ -68,4 +68,5 @@ if [ $# -eq 0 ]; then
   scripts/schemathesis.sh "sqlite://$data/schemathesis.sqlite"
   "$(scripts/pg.sh bin)/psql" -q -h 127.0.0.1 -p "$port" -U postgres -c 'CREATE DATABASE reelbase_schemathesis'
   scripts/schemathesis.sh "postgres://postgres@127.0.0.1:$port/reelbase_schemathesis"
+  scripts/browser-test.sh
 fi
