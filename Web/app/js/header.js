@@ -81,7 +81,12 @@ function render() {
   balanceLink = h("a", { href: "#/wallet", class: "balance", id: "header-balance", "aria-live": "polite" });
   state.balance = session.user.credits ?? 0;
   const user = session.user;
-  const account = menuButton(user.display_name || user.username, (close) => [
+  const accountLabel = [
+    h("span", { class: "avatar avatar-sm avatar-initial", "aria-hidden": "true" },
+      (user.display_name || user.username).slice(0, 1).toUpperCase()),
+    h("span", { class: "account-name" }, user.display_name || user.username),
+  ];
+  const account = menuButton(accountLabel, (close) => [
     h("p", { class: "menu-heading muted small" }, `Signed in as @${user.username}`),
     h("a", { class: "menu-item", href: `#/users/${user.id}`, onclick: close }, "My profile"),
     h("a", { class: "menu-item", href: "#/bookmarks", onclick: close }, "Bookmarks"),
@@ -93,7 +98,7 @@ function render() {
         await session.signOut();
       },
     }, "Sign out"),
-  ], { buttonLabel: "Account menu", buttonClass: "btn btn-ghost account-btn" });
+  ], { buttonLabel: `Account menu: ${user.display_name || user.username}`, buttonClass: "btn btn-ghost account-btn" });
   status.replaceChildren(balanceLink, account);
   paintBalance();
   paintBadge();

@@ -244,6 +244,10 @@ export function menuButton(label, items, { buttonClass = "btn btn-ghost", button
     root.removeEventListener("keydown", onKey);
   }
   button.addEventListener("click", () => (menu.hidden ? open() : close()));
+  // Tabbing out of the menu closes it, as a click outside does.
+  root.addEventListener("focusout", (event) => {
+    if (!menu.hidden && event.relatedTarget && !root.contains(event.relatedTarget)) close();
+  });
   root.close = close;
   return root;
 }

@@ -119,6 +119,13 @@ function renderNotifications(main, _params, query) {
     newestId = notification.id;
   });
 
+  // The stream could not replay what we missed: read the list again.
+  const stopReset = live.on("reset", () => {
+    shown.clear();
+    newestId = null;
+    list.reload();
+  });
+
   markSelected.addEventListener("click", async () => {
     const ids = [...root.querySelectorAll(".select-notification:checked")].map((c) => c.value);
     if (ids.length === 0) return;
@@ -159,6 +166,7 @@ function renderNotifications(main, _params, query) {
 
   return () => {
     stopLive();
+    stopReset();
     list.destroy();
   };
 }
