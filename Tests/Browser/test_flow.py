@@ -172,6 +172,25 @@ def test_the_journey_of_issue_18(people, server, media):
     expect(admin.get_by_text("No open reports: the queue is clear.")).to_be_visible()
     # remove_video hid it from everyone, its owner included.
     server.api("GET", f"/v1/videos/{video}", token=ann_token(server), expect=404)
+    # bob hears of the resolution live: his badge counts the report_resolved notification, and the list shows it.
+    mark_page_load(bob_page)
+    bob_notifications = bob_page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile(r"^Notifications"))
+    expect(bob_notifications).to_have_accessible_name(re.compile(r"\b1 unread\b"), timeout=LIVE)
+    assert_no_reload(bob_page)
+    nav(bob_page, "Notifications")
+    expect(bob_page.get_by_role("main").get_by_text("Report resolved").first).to_be_visible()
+
+    # Signing out clears everything: no token left in the tab's storage, the header offers sign-in again, and a
+    # screen that needs an account sends back to the sign-in screen, and the server revoked the session.
+    refresh_token = page.evaluate("() => Object.values({ ...sessionStorage }).find((v) => v.length > 20) ?? null")
+    assert refresh_token, "no refresh token in sessionStorage while signed in"
+    page.get_by_role("button", name="Account menu").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("banner").get_by_role("link", name="Sign in")).to_be_visible()
+    assert page.evaluate("() => [sessionStorage.length, localStorage.length, document.cookie]") == [0, 0, ""]
+    go(page, "#/wallet")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    server.api("POST", "/v1/auth/refresh", {"refresh_token": refresh_token}, expect=401)
 
 
 def ann_token(server) -> str:
