@@ -84,12 +84,21 @@ export function reportDialog(targetType, targetId, targetName) {
 }
 
 /**
+ * A toggle button whose accessible name stays `label` while `aria-pressed` carries its state; a check mark
+ * (hidden from assistive technology, which hears "pressed") shows the state to the eye.
+ */
+export function toggleButton(label, pressed, className = "") {
+  return h("button", { type: "button", class: `btn toggle ${className}`.trim(), "aria-pressed": String(Boolean(pressed)) },
+    h("span", { class: "toggle-check", "aria-hidden": "true" }, "✓"), label);
+}
+
+/**
  * The Follow toggle for `user`: its name stays "Follow" and `aria-pressed` says whether the viewer follows
  * (a toggle whose label changed too would say the state twice). `onChange(answer)` runs after each change.
  */
 export function followButton(user, isFollowing, { onChange } = {}) {
   let following = Boolean(isFollowing);
-  const button = h("button", { type: "button", class: "btn toggle follow-btn" }, "Follow");
+  const button = toggleButton("Follow", following, "follow-btn");
   const paint = () => button.setAttribute("aria-pressed", String(following));
   paint();
   if (session.user?.id === user.id) button.hidden = true;

@@ -1,7 +1,7 @@
 // The video card of feeds, lists, search and bookmarks. Its toggles start from the video's own viewer state
 // (`is_liked`, `is_following`, `is_bookmarked`, sent with the list), so a page of cards costs one request.
 import { api } from "./api.js";
-import { blockUser, followButton, reportDialog, requireSignIn, setBookmarked, setLiked } from "./actions.js";
+import { blockUser, followButton, reportDialog, requireSignIn, setBookmarked, setLiked, toggleButton } from "./actions.js";
 import { formatDuration, formatRelative, formatDate, h } from "./dom.js";
 import { session } from "./session.js";
 import { confirmDialog, menuButton, toast } from "./ui.js";
@@ -67,7 +67,7 @@ export function videoCard(video, { onRemoved, removeOnUnbookmark = false, headin
   const likeCount = h("span", { class: "count", "aria-live": "polite" });
   const paintLikes = (count) => { likeCount.textContent = `${count} ${count === 1 ? "like" : "likes"}`; };
   paintLikes(video.like_count ?? 0);
-  const like = h("button", { type: "button", class: "btn toggle like-btn", "aria-pressed": String(liked) }, "Like");
+  const like = toggleButton("Like", liked, "like-btn");
   like.addEventListener("click", async () => {
     if (!requireSignIn()) return;
     like.disabled = true;
@@ -85,9 +85,7 @@ export function videoCard(video, { onRemoved, removeOnUnbookmark = false, headin
   });
 
   let bookmarked = Boolean(video.is_bookmarked);
-  const bookmark = h("button", {
-    type: "button", class: "btn toggle bookmark-btn", "aria-pressed": String(bookmarked),
-  }, "Bookmark");
+  const bookmark = toggleButton("Bookmark", bookmarked, "bookmark-btn");
   bookmark.addEventListener("click", async () => {
     if (!requireSignIn()) return;
     bookmark.disabled = true;
@@ -167,11 +165,11 @@ export function videoCard(video, { onRemoved, removeOnUnbookmark = false, headin
     h("div", { class: "video-body stack-sm" },
       h(headingLevel, { class: "video-title", id: titleId }, h("a", { href: `#/videos/${video.id}` }, video.title)),
       h("div", { class: "row video-meta" },
-        userLink(owner),
+        h("div", { class: "row" }, userLink(owner), follow),
         h("span", { class: "muted small" },
           h("time", { datetime: video.created_at, title: formatDate(video.created_at) }, formatRelative(video.created_at)),
           ` · ${formatDuration(video.duration_seconds)}`)),
       video.description && h("p", { class: "video-description" }, video.description),
-      h("div", { class: "row actions" }, like, likeCount, bookmark, follow, more)));
+      h("div", { class: "row actions" }, like, likeCount, bookmark, more)));
   return card;
 }
