@@ -83,7 +83,7 @@ def test_the_journey_of_issue_18(people, server, media):
 
     # ann buys credits with the mock gateway's token; the header's balance and the history follow.
     packages = server.api("GET", "/v1/credits/packages")["packages"]
-    package = packages[0]
+    package = next((p for p in packages if p["credits"] == 500), packages[0])
     nav(page, "Wallet")
     expect(page.get_by_label("Card token")).to_have_value("tok_visa")
     page.get_by_role("button", name=f"Buy {package['name']}", exact=True).click()
@@ -94,8 +94,7 @@ def test_the_journey_of_issue_18(people, server, media):
     expect(purchase_row).to_have_count(1, timeout=LIVE)
     expect(purchase_row).to_contain_text(f"+{package['credits']}")
     settled(page)
-    screenshot(page, "wallet")
-    screenshot(page, "wallet-history", at=history)
+    screenshot(page, "wallet-purchase", at=history)
 
     # ann applies an effect to her video from the card's menu; the worker renders it; the job turns Succeeded live.
     nav(page, "Feed")
@@ -127,6 +126,9 @@ def test_the_journey_of_issue_18(people, server, media):
     expect(history.get_by_role("row").filter(has_text="Refund: Broken Upscale (25 credits)")).to_contain_text("+25")
     expect(history.get_by_role("row").filter(has_text="AI Glitch: Animate (10 credits)")).to_contain_text("-10")
     expect(balance(page)).to_have_text(re.compile(rf"{package['credits'] - 10:,} credits"))
+    settled(page)
+    screenshot(page, "wallet")
+    screenshot(page, "wallet-history", at=page.get_by_role("heading", name="History"))
 
     # bob reports ann's video, then blocks ann: her card leaves his feed, and stays gone when the feed is read again.
     bob_page = bob.page
