@@ -139,9 +139,21 @@ class Server:
 
 @pytest.fixture(scope="session")
 def workdir():
+    """The session's database, effects file and logs; kept (and named) when BROWSER_TEST_KEEP is set."""
     directory = Path(tempfile.mkdtemp(prefix="reelbase-browser-"))
     yield directory
-    shutil.rmtree(directory, ignore_errors=True)
+    if os.environ.get("BROWSER_TEST_KEEP"):
+        print(f"browser tests: kept {directory}")
+    else:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item, so that fixtures can tell a failed test at teardown."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
 
 
 @pytest.fixture(scope="session")
@@ -184,9 +196,9 @@ def server(workdir):
         yield server
     finally:
         stop(process, "reelbase serve")
-        errors = server.log_errors()
-        if errors:
-            print("browser tests: the server logged errors:\n" + "\n".join(errors[:20]))
+    # As scripts/schemathesis.sh: a server that logged an error failed, whatever the pages showed.
+    errors = server.log_errors()
+    assert not errors, "the server logged errors:\n" + "\n".join(errors[:20])
 
 
 @pytest.fixture(scope="session")
@@ -310,12 +322,23 @@ class People:
 
 
 @pytest.fixture
-def people(browser, server, worker, media):
+def people(request, browser, server, worker, media, workdir):
     crowd = People(browser, server)
     try:
         yield crowd
     finally:
         errors = crowd.errors()
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            # What each person saw when the test failed, and what the server and worker said.
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            for person in crowd.people:
+                try:
+                    person.page.screenshot(path=str(SCREENSHOTS / f"FAILED-{request.node.name}-{person.name}.png"))
+                except Exception as error:  # noqa: BLE001 - a page that crashed has no picture; say so and go on
+                    print(f"browser tests: no failure screenshot of {person.name}: {error}")
+            print(f"--- server log (last lines) ---\n{tail(server.log)}")
+            print(f"--- worker log (last lines) ---\n{tail(workdir / 'worker.log')}")
         crowd.close()
         assert not errors, "the browser reported errors:\n" + "\n".join(errors)
 
