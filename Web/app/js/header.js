@@ -60,8 +60,8 @@ function render() {
   if (!session.user) {
     nav.replaceChildren(navLink("#/", "Feed"), navLink("#/search", "Search"));
     status.replaceChildren(
-      h("a", { href: "#/login", class: "btn btn-ghost" }, "Sign in"),
-      h("a", { href: "#/signup", class: "btn btn-primary" }, "Sign up"));
+      h("a", { href: "#/login", class: "btn btn-ghost btn-small" }, "Sign in"),
+      h("a", { href: "#/signup", class: "btn btn-primary btn-small" }, "Sign up"));
     markCurrent();
     return;
   }
@@ -140,7 +140,7 @@ export function startHeader() {
   });
   window.addEventListener("hashchange", markCurrent);
 
-  let shownUserId = null;
+  let shownUserId; // undefined: nothing rendered yet (null is "signed out")
   const onUser = (user) => {
     // A new sign-in (or another account) rebuilds the header; a `me` refresh only repaints the balance.
     if ((user?.id ?? null) !== shownUserId) {

@@ -25,10 +25,14 @@ export const session = {
   /** `GET /v1/users/me` (profile plus `email`, `credits`, `role`, `referral_code`), or null when signed out. */
   user: null,
 
+  /** Why the last session ended without a sign-out (the sign-in screen shows it until the next sign-in), or null. */
+  endedBecause: null,
+
   get signedIn() { return this.user !== null && tokens.hasSession; },
 
   /** Takes a register/login answer: keeps its tokens, then reads the full `me`. */
   async signIn(authResponse) {
+    this.endedBecause = null;
     tokens.set(authResponse);
     this.user = { ...authResponse.user };
     try {
@@ -48,6 +52,7 @@ export const session = {
         // Offline or already revoked: the local session ends all the same.
       }
     }
+    this.endedBecause = null;
     forget();
   },
 
@@ -86,7 +91,11 @@ function forget() {
   changed();
 }
 
-// A refresh the server refused (revoked, reused, suspended) ends the session here too.
-tokens.onLost(() => {
+// A refresh the server refused (revoked, reused, suspended) ends the session here too; the sign-in screen says why
+// when it is news to the person (they were signed in, or the account is suspended).
+tokens.onLost((reason) => {
+  if (session.user !== null || reason?.code === "account_suspended") {
+    session.endedBecause = reason?.detail || "Your session has ended. Please sign in again.";
+  }
   if (session.user !== null) forget();
 });

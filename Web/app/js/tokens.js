@@ -54,8 +54,10 @@ export const tokens = {
         });
         if (!response.ok) {
           // A network failure (below) keeps the session for a retry; an answer saying no ends it.
+          const problem = await response.json().catch(() => null);
           this.clear();
-          for (const fn of lostListeners) fn();
+          const reason = { status: response.status, code: problem?.code ?? null, detail: problem?.detail ?? null };
+          for (const fn of lostListeners) fn(reason);
           return false;
         }
         this.set(await response.json());
@@ -69,7 +71,7 @@ export const tokens = {
     return refreshInFlight;
   },
 
-  /** Calls `fn` when the session is lost (a refresh refused); returns the unsubscribe function. */
+  /** Calls `fn({status, code, detail})` when the session is lost (a refresh refused); returns the unsubscribe function. */
   onLost(fn) {
     lostListeners.add(fn);
     return () => lostListeners.delete(fn);

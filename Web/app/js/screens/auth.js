@@ -42,6 +42,10 @@ async function submitAuth(form, slot, button, call, query) {
 function renderLogin(main, _params, query) {
   if (session.signedIn) { navigate(nextHash(query)); return; }
   const { root } = screen(main, "Sign in", { narrow: true });
+  if (session.endedBecause) {
+    // Kept until the next sign-in, so that it is still there when the person comes back to this screen.
+    root.append(h("p", { class: "problem", role: "alert" }, session.endedBecause));
+  }
   const email = input("email", "email", { autocomplete: "email", required: true });
   const password = input("password", "password", { autocomplete: "current-password", required: true });
   const slot = h("div");
