@@ -28,7 +28,8 @@ async function boot() {
     if (id) {
       live.start();
     } else if (wasSignedIn) {
-      // Signed out (or the session was revoked): nothing of the old account stays on screen.
+      // Signed out (or the session was revoked): nothing of the old account stays on screen, open dialogs included.
+      for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
       navigate("#/login");
     }
   });

@@ -13,10 +13,14 @@ export function addRoutes(list) {
   for (const route of list) routes.push({ ...route, pattern: compile(route.path) });
 }
 
-/** Goes to `hash` ("#/wallet"); going to the current hash renders it again. */
-export function navigate(hash) {
+/**
+ * Goes to `hash` ("#/wallet"); going to the current hash renders it again. `replace` swaps the current history
+ * entry (redirects: Back must not return to a page that redirects again).
+ */
+export function navigate(hash, { replace = false } = {}) {
   const target = hash.startsWith("#") ? hash : `#${hash}`;
   if (location.hash === target) render();
+  else if (replace) location.replace(target);
   else location.hash = target;
 }
 
@@ -44,7 +48,7 @@ async function render() {
   const found = match(path);
   if (found?.route.auth && !session.signedIn) {
     const next = encodeURIComponent(location.hash.replace(/^#/, "") || "/");
-    navigate(`#/login?next=${next}`);
+    navigate(`#/login?next=${next}`, { replace: true });
     return;
   }
 

@@ -42,56 +42,64 @@ export function pagedList({ fetchPage, renderItem, empty = "Nothing here yet.", 
   let cursor = null;
   let hasMore = true;
   let busy = false;
+  let failed = false; // after an error only the button retries: scrolling must not loop on a failing request
   let count = 0;
-  let epoch = 0;
+  let epoch = 0; // reload() starts a new epoch; answers of an older one are dropped
 
-  const wrap = (element) => {
-    const row = h("div", { role: "listitem", class: "paged-item" }, element);
-    return row;
-  };
+  const wrap = (element) => h("div", { role: "listitem", class: "paged-item" }, element);
 
-  async function loadNext() {
-    if (busy || !hasMore) return;
+  async function loadNext({ retry = false } = {}) {
+    if (busy || !hasMore || (failed && !retry)) return;
     busy = true;
+    failed = false;
     const mine = epoch;
+    // A keyboard user who pressed the button keeps their place: the button stays (aria-disabled, not disabled,
+    // which would drop focus) and, when it goes away at the end, focus moves to the first new item.
+    const fromButton = document.activeElement === more;
     items.setAttribute("aria-busy", "true");
-    more.hidden = true;
+    if (fromButton) more.setAttribute("aria-disabled", "true");
+    else more.hidden = true;
     status.replaceChildren(loading(count === 0 ? "Loading…" : "Loading more…"));
     try {
       const page = await fetchPage(cursor);
       if (mine !== epoch) return;
+      let first = null;
       for (const item of page.items ?? []) {
         const element = renderItem(item);
         if (element) {
-          items.append(wrap(element));
+          const row = wrap(element);
+          first ??= row;
+          items.append(row);
           count += 1;
         }
       }
       cursor = page.nextCursor ?? null;
       hasMore = Boolean(page.hasMore && cursor);
-      status.replaceChildren();
-      if (count === 0 && !hasMore) status.replaceChildren(emptyState(empty));
+      status.replaceChildren(count === 0 && !hasMore ? emptyState(empty) : "");
+      more.textContent = "Load more";
       more.hidden = !hasMore;
+      if (fromButton && !hasMore && first) {
+        first.tabIndex = -1;
+        first.focus();
+      }
     } catch (error) {
       if (mine !== epoch) return;
+      failed = true;
       status.replaceChildren(problem(error));
-      more.hidden = false;
       more.textContent = "Try again";
+      more.hidden = false;
     } finally {
       if (mine === epoch) {
         busy = false;
         items.setAttribute("aria-busy", "false");
-        if (!more.hidden && more.textContent !== "Try again") more.textContent = "Load more";
+        more.removeAttribute("aria-disabled");
       }
     }
-    // A short first page leaves the sentinel in view: keep filling the screen.
-    if (mine === epoch && hasMore && isInView(sentinel)) loadNext();
+    // A short page leaves the end of the list in view: keep filling the screen.
+    if (mine === epoch && hasMore && !failed && isInView(sentinel)) loadNext();
   }
 
-  more.addEventListener("click", () => {
-    more.textContent = "Load more";
-    loadNext();
-  });
+  more.addEventListener("click", () => loadNext({ retry: true }));
 
   const observer = "IntersectionObserver" in window
     ? new IntersectionObserver((entries) => {
@@ -111,6 +119,7 @@ export function pagedList({ fetchPage, renderItem, empty = "Nothing here yet.", 
   root.reload = () => {
     epoch += 1;
     busy = false;
+    failed = false;
     cursor = null;
     hasMore = true;
     count = 0;

@@ -32,7 +32,7 @@ async function submitAuth(form, slot, button, call, query) {
   try {
     const answer = await call();
     await session.signIn(answer);
-    navigate(nextHash(query));
+    navigate(nextHash(query), { replace: true });
   } catch (error) {
     showFormErrors(form, slot, withCodeField(error));
     button.disabled = false;
@@ -40,7 +40,7 @@ async function submitAuth(form, slot, button, call, query) {
 }
 
 function renderLogin(main, _params, query) {
-  if (session.signedIn) { navigate(nextHash(query)); return; }
+  if (session.signedIn) { navigate(nextHash(query), { replace: true }); return; }
   const { root } = screen(main, "Sign in", { narrow: true });
   if (session.endedBecause) {
     // Kept until the next sign-in, so that it is still there when the person comes back to this screen.
@@ -63,7 +63,7 @@ function renderLogin(main, _params, query) {
 }
 
 function renderSignup(main, _params, query) {
-  if (session.signedIn) { navigate(nextHash(query)); return; }
+  if (session.signedIn) { navigate(nextHash(query), { replace: true }); return; }
   const { root } = screen(main, "Create your account", { narrow: true });
   const email = input("email", "email", { autocomplete: "email", required: true });
   const username = input("username", "text", {

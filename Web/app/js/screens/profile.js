@@ -14,7 +14,7 @@ const tabNames = [["videos", "Videos"], ["followers", "Followers"], ["following"
 async function renderProfile(main, { id }, query) {
   if (id === "me") {
     if (!requireSignIn()) return;
-    navigate(`#/users/${session.user.id}`);
+    navigate(`#/users/${session.user.id}`, { replace: true });
     return;
   }
   const { root, heading } = screen(main, "Profile");
