@@ -46,9 +46,10 @@ export function userLink(user) {
 
 /**
  * The card of `video`. `onRemoved(video)` runs when the card leaves its list (the owner was blocked, the video
- * deleted, or — with `removeOnUnbookmark` — unbookmarked).
+ * deleted, or — with `removeOnUnbookmark` — unbookmarked). `followOwner: false` leaves out the Follow toggle
+ * (a profile's own list, whose header has it).
  */
-export function videoCard(video, { onRemoved, removeOnUnbookmark = false, headingLevel = "h2" } = {}) {
+export function videoCard(video, { onRemoved, removeOnUnbookmark = false, headingLevel = "h2", followOwner = true } = {}) {
   const owner = video.user;
   const own = session.user?.id === owner.id;
   const titleId = `video-title-${video.id}`;
@@ -103,7 +104,7 @@ export function videoCard(video, { onRemoved, removeOnUnbookmark = false, headin
   });
 
   // Following an owner from one card updates every card of that owner on the page.
-  const follow = own ? null : followButton(owner, video.is_following, {
+  const follow = own || !followOwner ? null : followButton(owner, video.is_following, {
     onChange: (answer) => {
       for (const button of document.querySelectorAll(`[data-follow-user="${owner.id}"]`)) {
         button.setFollowing?.(answer.is_following);
@@ -163,7 +164,9 @@ export function videoCard(video, { onRemoved, removeOnUnbookmark = false, headin
   card.append(
     videoPlayer(video),
     h("div", { class: "video-body stack-sm" },
-      h(headingLevel, { class: "video-title", id: titleId }, h("a", { href: `#/videos/${video.id}` }, video.title)),
+      // On the video's own page (h1) the title is not a link to the page itself.
+      h(headingLevel, { class: "video-title", id: titleId },
+        headingLevel === "h1" ? video.title : h("a", { href: `#/videos/${video.id}` }, video.title)),
       h("div", { class: "row video-meta" },
         h("div", { class: "row" }, userLink(owner), follow),
         h("span", { class: "muted small" },

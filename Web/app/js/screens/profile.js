@@ -61,7 +61,7 @@ async function renderProfile(main, { id }, query) {
         type: "button", class: "menu-item",
         onclick: () => { close(); if (requireSignIn()) reportDialog("user", user.id, `${name} (@${user.username})`); },
       }, "Report user"),
-    ]));
+    ], { buttonLabel: `More actions for ${name}` }));
   }
 
   const headerCard = h("div", { class: "card profile-header" },
@@ -94,6 +94,7 @@ async function renderProfile(main, { id }, query) {
         fetchPage: async (cursor) => page(await api(`/v1/users/${user.id}/videos`, { query: { cursor, limit: 12 } }), "videos"),
         renderItem: (video) => videoCard(video, {
           headingLevel: "h3",
+          followOwner: false,
           onRemoved: () => { counts.videos.textContent = String(Math.max(0, Number(counts.videos.textContent) - 1)); },
         }),
       });
