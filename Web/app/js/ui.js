@@ -186,7 +186,10 @@ export function formDialog(title, build) {
   });
 }
 
-/** A labelled form field: `<label class="field"><span>Label</span><input …></label>` plus its error line. */
+/**
+ * A labelled form field: `<div class="field"><label for>Label</label><control/>hint<error line/></div>`; the error
+ * line (filled by showFormErrors) describes the control.
+ */
 export function field(label, control, { hint } = {}) {
   if (!control.id) control.id = `f-${control.name || "field"}-${crypto.randomUUID().slice(0, 8)}`;
   const error = h("span", { class: "field-error", id: `${control.id}-error` });
@@ -222,11 +225,15 @@ export function showFormErrors(form, slot, error) {
   return unplaced;
 }
 
-/** A button whose menu (a list of buttons and links) opens below it; Escape and outside clicks close it. */
+/**
+ * A disclosure button whose panel of buttons and links opens below it; Escape, an outside click and tabbing away
+ * close it. (A disclosure, not an ARIA menu: its items are ordinary buttons and links, reached with Tab.)
+ * `items` is an array of elements or `(close) => elements`, built at each opening.
+ */
 export function menuButton(label, items, { buttonClass = "btn btn-ghost", buttonLabel } = {}) {
-  const menu = h("div", { class: "menu card", hidden: true });
+  const menu = h("div", { class: "menu card", id: `menu-${crypto.randomUUID().slice(0, 8)}`, hidden: true });
   const button = h("button", {
-    type: "button", class: buttonClass, "aria-expanded": "false", "aria-haspopup": "true",
+    type: "button", class: buttonClass, "aria-expanded": "false", "aria-controls": menu.id,
     "aria-label": buttonLabel,
   }, label);
   const root = h("div", { class: "menu-wrap" }, button, menu);
