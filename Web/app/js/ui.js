@@ -245,8 +245,14 @@ export function menuButton(label, items, { buttonClass = "btn btn-ghost", button
       button.focus();
     }
   };
+  // An item's own action closes the panel and puts focus back on the button, so that a dialog the item opens
+  // returns focus there when it closes (the item itself is gone by then).
+  const closeFromItem = () => {
+    close();
+    button.focus();
+  };
   function open() {
-    menu.replaceChildren(...(typeof items === "function" ? items(close) : items));
+    menu.replaceChildren(...(typeof items === "function" ? items(closeFromItem) : items));
     menu.hidden = false;
     button.setAttribute("aria-expanded", "true");
     document.addEventListener("click", outside, true);

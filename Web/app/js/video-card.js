@@ -59,7 +59,12 @@ export function videoCard(video, { onRemoved, removeOnUnbookmark = false, headin
     dataset: { videoId: video.id, ownerId: owner.id },
   });
   const remove = () => {
-    (card.closest(".paged-item") ?? card).remove();
+    const row = card.closest(".paged-item") ?? card;
+    // Focus inside the card would fall to <body>: hand it to the next card (or the screen's heading) instead.
+    const hadFocus = card.contains(document.activeElement);
+    const next = row.nextElementSibling?.querySelector("a, button");
+    row.remove();
+    if (hadFocus) (next ?? document.querySelector("main h1"))?.focus();
     onRemoved?.(video);
   };
 
