@@ -254,7 +254,9 @@ def browser():
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--host-resolver-rules=MAP media.test 127.0.0.1"],
+            # Root needs --no-sandbox; media.test is this machine; every request of the tests is local, so no proxy
+            # from the environment may see one (it could not resolve media.test).
+            args=["--no-sandbox", "--host-resolver-rules=MAP media.test 127.0.0.1", "--no-proxy-server"],
         )
         try:
             yield browser
