@@ -76,6 +76,11 @@ def test_the_journey_of_issue_18(people, server, media):
     notifications = page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile(r"^Notifications"))
     expect(notifications).to_have_accessible_name(re.compile(r"\b1 unread\b"), timeout=LIVE)
     assert_no_reload(page)
+    # On a phone the navigation folds behind Menu, and that button carries the count.
+    desktop = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_role("button", name=re.compile(r"^Menu"))).to_have_accessible_name("Menu, 1 unread notifications")
+    page.set_viewport_size(desktop)
     screenshot(page, "feed")
     nav(page, "Notifications")
     expect(page.get_by_role("main").get_by_text(re.compile(r"bob|Bob Stone")).first).to_be_visible()

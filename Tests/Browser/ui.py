@@ -34,7 +34,7 @@ def nav(page: Page, name: str) -> None:
     """Follows a link of the main navigation, opening the phone's Menu first when the navigation is folded."""
     navigation = page.get_by_role("navigation", name="Main")
     link = navigation.get_by_role("link", name=re.compile(rf"^{re.escape(name)}\b"))
-    toggle = page.get_by_role("button", name="Menu", exact=True)
+    toggle = page.get_by_role("button", name=re.compile(r"^Menu\b"))
     if not link.is_visible() and toggle.is_visible():
         toggle.click()
     link.click()

@@ -40,6 +40,13 @@ function paintBadge() {
   badge.textContent = n >= 1000 ? "999+" : String(n);
   badge.hidden = n === 0;
   badge.parentElement?.querySelector(".badge-text")?.replaceChildren(n === 0 ? "" : ` ${n} unread`);
+  // On phones the navigation is folded behind Menu: the count shows on that button too.
+  const toggleBadge = document.getElementById("nav-toggle-badge");
+  toggleBadge.textContent = badge.textContent;
+  toggleBadge.hidden = n === 0;
+  const toggle = document.getElementById("nav-toggle");
+  if (n === 0) toggle.removeAttribute("aria-label");
+  else toggle.setAttribute("aria-label", `Menu, ${n} unread notifications`);
 }
 
 function paintBalance() {
@@ -57,6 +64,8 @@ function render() {
   const status = document.getElementById("header-status");
   badge = null;
   balanceLink = null;
+  document.getElementById("nav-toggle-badge").hidden = true;
+  document.getElementById("nav-toggle").removeAttribute("aria-label");
   if (!session.user) {
     nav.replaceChildren(navLink("#/", "Feed"), navLink("#/search", "Search"));
     status.replaceChildren(
