@@ -179,6 +179,13 @@ def test_the_journey_of_issue_18(people, server, media):
     expect(admin.get_by_text("No open reports: the queue is clear.")).to_be_visible()
     # remove_video hid it from everyone, its owner included.
     server.api("GET", f"/v1/videos/{video}", token=ann_token(server), expect=404)
+    # The removal can be undone from the resolved queue.
+    admin.get_by_label("Status").select_option("resolved")
+    resolved = admin.get_by_role("article", name="Report by @bob: Spam (video)")
+    expect(resolved).to_contain_text("Resolved: Video removed")
+    resolved.get_by_role("button", name="Restore the video").click()
+    expect(resolved.get_by_role("status")).to_have_text("Video restored: it is visible again.")
+    server.api("GET", f"/v1/videos/{video}", token=ann_token(server), expect=200)
     # bob hears of the resolution live: his badge counts the report_resolved notification, and the list shows it.
     mark_page_load(bob_page)
     bob_notifications = bob_page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile(r"^Notifications"))

@@ -76,7 +76,25 @@ function reportCard(report, { onResolved }) {
     : null,
   report.status === "open"
     ? resolveForm(report, onResolved)
-    : h("p", {}, `Resolved: ${RESOLUTION_TEXT[report.resolution] ?? report.resolution} · ${formatDate(report.resolved_at)}`));
+    : h("p", {}, `Resolved: ${RESOLUTION_TEXT[report.resolution] ?? report.resolution} · ${formatDate(report.resolved_at)}`),
+  report.status !== "open" && report.resolution === "video_removed" ? restoreForm(report) : null);
+}
+
+// Undoes a removal (POST /v1/admin/videos/{id}/restore): the video, its likes and bookmarks come back.
+function restoreForm(report) {
+  const message = h("div", { "aria-live": "polite" });
+  const button = h("button", { type: "button", class: "btn" }, "Restore the video");
+  button.addEventListener("click", () => whileBusy(button, async () => {
+    fill(message, loading("Restoring…"));
+    try {
+      await api(`/v1/admin/videos/${report.target_id}/restore`, { method: "POST" });
+      button.remove();
+      fill(message, h("p", { role: "status" }, "Video restored: it is visible again."));
+    } catch (error) {
+      fill(message, problem(error));
+    }
+  }));
+  return h("div", { class: "stack" }, h("div", { class: "row" }, button), message);
 }
 
 function resolveForm(report, onResolved) {
