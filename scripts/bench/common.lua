@@ -16,6 +16,11 @@ function next_token()
   return tokens[(turn % #tokens) + 1]
 end
 
+-- The position in BENCH_TOKENS of the token the next next_token() returns (scenarios pairing data with tokens).
+function next_token_index()
+  return ((turn + 1) % #tokens) + 1
+end
+
 function authorised(method, body, extra_headers)
   local headers = { ["Authorization"] = "Bearer " .. next_token() }
   if body then

@@ -5,7 +5,7 @@
 #
 # Builds the release binary, times `serve` readiness on a fresh SQLite file, starts a throwaway PostgreSQL
 # (durable: fsync and synchronous_commit stay on; shared_buffers=256MB), loads the `seed-bench` data set,
-# starts the release server on it, logs in as bench users, drives ten scenarios with wrk (2 threads,
+# starts the release server on it, logs in as bench users, drives twelve scenarios with wrk (2 threads,
 # 32 connections; three of them search, with queries made of words drawn from the data), runs the likes and follows
 # check-batch SQL and the per-request session check alone through pgbench as the database's own ceiling, captures
 # PostgreSQL's EXPLAIN (ANALYZE) of the searches the server sends (auto_explain), and prints one table. Everything
@@ -119,8 +119,10 @@ query() { "${psql[@]}" -At -d reelbase_bench -c "$1"; }
 
 say "loading $users users, $videos videos, $likes likes, $follows follows (seed $seed)"
 started=$(now_ms)
+# --notified-users: the logged-in users get a notification for each like of their videos and each follow of them,
+# written by the loader through the server's own notification code (the notifications scenarios read them).
 "$bin" seed-bench --database-url "$db_url" --users "$users" --videos "$videos" --likes "$likes" \
-  --follows "$follows" --seed "$seed" --log-level info
+  --follows "$follows" --seed "$seed" --notified-users "$logged_in" --log-level info
 load_seconds=$((($(now_ms) - started) / 1000))
 
 say "server on 127.0.0.1:$port (PostgreSQL, LOG_LEVEL=warning)"
@@ -168,6 +170,21 @@ query "INSERT INTO bookmarks (user_id, video_id, created_at) SELECT user_id, vid
 check_trues /v1/likes/check-batch "$like_body" "$liked"
 check_trues /v1/follows/check-batch "$follow_body" "$followed"
 check_trues /v1/bookmarks/check-batch "$like_body" "$liked"
+# read-batch: each logged-in user's own notifications and, to make 100 ids, other users' (answered false), shuffled;
+# one body per user, in the order of the tokens.
+read_bodies=""
+for ((i = 0; i < logged_in; i++)); do
+  reader=$(query "SELECT id FROM users WHERE email = 'bench$i@example.com'")
+  read_ids=$(query "
+    WITH mine AS (SELECT id FROM notifications WHERE recipient_id = '$reader' ORDER BY created_at DESC, id DESC LIMIT 100),
+         other AS (SELECT id FROM notifications WHERE recipient_id <> '$reader' ORDER BY id LIMIT 100 - (SELECT count(*) FROM mine))
+    SELECT string_agg(id::text, ',' ORDER BY md5(id::text)) FROM (SELECT id FROM mine UNION ALL SELECT id FROM other) ids")
+  read_bodies+="{\"notification_ids\":$(json_list "$read_ids")}"$'\n'
+done
+notified=$(query "SELECT count(*) FROM notifications WHERE recipient_id = '$bench_user'")
+notifications_each=$(query "SELECT round(avg(n)) FROM (SELECT count(*) AS n FROM notifications GROUP BY recipient_id) c")
+[ "$notified" -gt 0 ] || { echo "run.sh: seed-bench wrote no notifications for bench0" >&2; exit 1; }
+check_trues /v1/notifications/read-batch "${read_bodies%%$'\n'*}" "$notified"
 
 # Runs one wrk scenario: $1 name, $2 path, $3 Lua script, $4 tokens, $5 body (may be empty).
 # Appends "name|req/s|p50|p95|p99|errors|max RSS" to the results, sampling the server's RSS every 0.2 s meanwhile.
@@ -204,6 +221,10 @@ likes_rps=${likes_rps%%|*}
 run_wrk "POST /v1/follows/check-batch (100 ids, $followed followed)" /v1/follows/check-batch check-batch.lua "$bench_token" "$follow_body"
 run_wrk "POST /v1/bookmarks/check-batch (100 ids, $liked bookmarked)" /v1/bookmarks/check-batch check-batch.lua "$bench_token" "$like_body"
 run_wrk "GET /v1/videos/?limit=20 (viewer state)" "/v1/videos/?limit=20" get.lua "$bench_token"
+run_wrk "GET /v1/notifications?limit=20 ($logged_in users)" "/v1/notifications?limit=20" get.lua "${tokens[*]}"
+# Marking read again rewrites the rows (read_at keeps its time): what a client re-sending a batch costs.
+BENCH_BODIES="$read_bodies" run_wrk "POST /v1/notifications/read-batch ($logged_in users, ~$notifications_each own)" \
+  /v1/notifications/read-batch paired-post.lua "${tokens[*]}"
 run_wrk "GET /v1/credits/balance ($logged_in users)" /v1/credits/balance get.lua "${tokens[*]}"
 run_wrk "POST /v1/credits/purchase (mock, $logged_in users)" /v1/credits/purchase keyed-post.lua "${tokens[*]}" \
   '{"package_id":"basic_500","payment_method":"card","payment_token":"pm_card_visa"}'

@@ -9,15 +9,32 @@ struct SeedBenchCommand: AsyncParsableCommand, SettingsCommand {
         commandName: "seed-bench",
         abstract: "Load a deterministic benchmark data set (users, videos, likes, follows) into an empty database.",
         discussion: """
-            Applies migrations first and refuses a database that already has users. The same --seed gives the same \
-            ids and rows. Every user is bench<N>@example.com (username bench_<N>) with the password \
-            '\(BenchDataset.password)'.
+            Applies migrations first and refuses a database that already has users.
+
+            --layout default (scripts/bench): --users, --videos, --likes and --follows from --seed; the same --seed \
+            gives the same ids and rows. Every user is bench<N>@example.com (username bench_<N>) with the password \
+            '\(BenchDataset.password)'. The first --notified-users get a notification for each like of their videos \
+            and each follow of them, written as the server writes them.
+
+            --layout peer (../shared/peer-bench): exactly that harness's data set, by its formulas: 100,000 users \
+            user<i>@example.com (password '\(BenchDataset.password)'), 200,000 videos, 1,000,000 likes, 1,000,000 \
+            follows; every user a 100-credit signup bonus and each of the 1000 viewers 29 more ledger rows, written \
+            through the credit ledger. The sizing options do not apply. About \(PeerBenchLayout.measuredLoad) on \
+            PostgreSQL here.
             """
     )
 
     static let acceptedSettings = AppConfiguration.settings(for: [\.databaseURL, \.logLevel])
 
+    /// The data sets `--layout` names.
+    enum Layout: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case `default`, peer
+    }
+
     @OptionGroup var commandLine: SettingArguments<SeedBenchCommand>
+
+    @Option(help: "The data set: default (sized by the options below) or peer (../shared/peer-bench's, fixed).")
+    var layout: Layout = .default
 
     @Option(help: "Number of users.")
     var users: Int = 100_000
@@ -34,13 +51,27 @@ struct SeedBenchCommand: AsyncParsableCommand, SettingsCommand {
     @Option(help: "Seed of every id and of the like and follow patterns.")
     var seed: UInt64 = 42
 
+    @Option(help: "How many users, the first ones, get their likes' and follows' notifications (scripts/bench logs in 32).")
+    var notifiedUsers: Int = 32
+
+    /// Tests load the peer layout at a fraction of its size.
+    @Option(help: ArgumentHelp("Divides the peer layout's counts, keeping its formulas (a divisor of 1000).", visibility: .hidden))
+    var peerScale: Int = 1
+
     func validate() throws {
-        _ = try self.dataset()
+        _ = try self.dataLayout()
     }
 
-    func dataset() throws -> BenchDataset {
+    func dataLayout() throws -> any BenchLayout {
         do {
-            return try BenchDataset(users: self.users, videos: self.videos, likes: self.likes, follows: self.follows, seed: self.seed)
+            switch self.layout {
+            case .default:
+                return try BenchDataset(
+                    users: self.users, videos: self.videos, likes: self.likes, follows: self.follows, seed: self.seed,
+                    notifiedUsers: self.notifiedUsers)
+            case .peer:
+                return try PeerBenchLayout(scale: self.peerScale)
+            }
         } catch let error as BenchDataset.InvalidSize {
             throw ValidationError(error.description)
         }
@@ -48,11 +79,15 @@ struct SeedBenchCommand: AsyncParsableCommand, SettingsCommand {
 
     func run() async throws {
         let configuration = try loadConfiguration(self.commandLine.reader())
-        let logger = bootstrapLogging(level: configuration.logLevel)
-        let dataset = try self.dataset()
+        try await self.run(configuration: configuration, logger: bootstrapLogging(level: configuration.logLevel))
+    }
+
+    /// The command's work once its configuration is read (tests pass theirs, and their logger).
+    func run(configuration: AppConfiguration, logger: Logger) async throws {
+        let layout = try self.dataLayout()
         try await DatabaseConnector.withDatabase(configuration.databaseURL, logger: logger) { database in
             try await Migrator(database: database, logger: logger).migrate()
-            try await BenchSeeder(dataset: dataset, database: database, logger: logger).load()
+            try await BenchSeeder(layout: layout, database: database, logger: logger).load()
         }
     }
 }
@@ -84,7 +119,11 @@ struct BenchDataset: Sendable {
     private let followStart: Int
     private let followStep: Int
 
-    init(users: Int, videos: Int, likes: Int, follows: Int, seed: UInt64) throws {
+    /// Users `0..<notifiedUsers` (all of them when there are fewer) get a notification for each like of their videos
+    /// and each follow of them.
+    let notifiedUsers: Int
+
+    init(users: Int, videos: Int, likes: Int, follows: Int, seed: UInt64, notifiedUsers: Int = 0) throws {
         // Ten million keeps every product below (u * start) within Int64.
         let limit = 10_000_000
         guard (0...limit).contains(users), (0...limit).contains(videos) else {
@@ -97,7 +136,9 @@ struct BenchDataset: Sendable {
         guard follows >= 0, follows <= users * max(users - 1, 0) else {
             throw InvalidSize(description: "--follows must be in 0...\(users * max(users - 1, 0)) (no self-follows, no duplicates)")
         }
+        guard notifiedUsers >= 0 else { throw InvalidSize(description: "--notified-users must be 0 or more") }
         self.users = users
+        self.notifiedUsers = min(notifiedUsers, users)
         self.videos = videos
         self.likes = likes
         self.follows = follows
@@ -196,24 +237,176 @@ struct BenchDataset: Sendable {
     private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 }
 
-/// Writes a ``BenchDataset`` with multi-row INSERTs, a few transactions at a time, then sets every counter from
-/// the rows with set-based UPDATEs and refreshes the planner's statistics.
+extension BenchDataset: BenchLayout {
+    func user(_ u: Int) -> BenchUser {
+        BenchUser(
+            id: self.userID(u), email: Self.email(u), username: "bench_\(u)", displayName: "Bench User \(u)",
+            createdAt: Date(timeIntervalSince1970: BenchDataset.epoch - Double(self.users - u)))
+    }
+
+    func video(_ v: Int) -> BenchVideo {
+        BenchVideo(
+            id: self.videoID(v), ownerID: self.userID(self.owner(ofVideo: v)), title: self.title(ofVideo: v),
+            description: self.description(ofVideo: v), url: "https://cdn.example.com/bench/\(v).mp4", durationSeconds: 5 + v % 56,
+            createdAt: Date(timeIntervalSince1970: BenchDataset.epoch + Double(v)))
+    }
+
+    func likeRows(ofUser u: Int) -> [BenchMark] {
+        let at = Date(timeIntervalSince1970: BenchDataset.epoch + Double(self.videos + u))
+        return self.likedVideos(ofUser: u).map { BenchMark(userID: self.userID(u), targetID: self.videoID($0), createdAt: at) }
+    }
+
+    func followRows(ofUser u: Int) -> [BenchMark] {
+        let at = Date(timeIntervalSince1970: BenchDataset.epoch + Double(self.videos + u))
+        return self.followedUsers(ofUser: u).map { BenchMark(userID: self.userID(u), targetID: self.userID($0), createdAt: at) }
+    }
+
+    /// The notifications of each of the first ``notifiedUsers``: a `like` for each like of their videos, a `follow`
+    /// for each follow of them, likers and followers in order.
+    func notifications() -> [[NewNotification]] {
+        var notifications = [[NewNotification]](repeating: [], count: self.notifiedUsers)
+        guard self.notifiedUsers > 0 else { return notifications }
+        for u in 0..<self.users {
+            let actor = self.userID(u)
+            for v in self.likedVideos(ofUser: u) {
+                let owner = self.owner(ofVideo: v)
+                guard owner < self.notifiedUsers else { continue }
+                notifications[owner].append(NewNotification(recipientID: self.userID(owner), kind: .like, actorID: actor, videoID: self.videoID(v)))
+            }
+            for f in self.followedUsers(ofUser: u) where f < self.notifiedUsers {
+                notifications[f].append(NewNotification(recipientID: self.userID(f), kind: .follow, actorID: actor))
+            }
+        }
+        return notifications
+    }
+
+    /// Through ``NotificationWriter``, as a like or follow writes them (its rules drop a self-like's). A transaction
+    /// takes whole recipients, so that parallel ones never wait on each other's event sequences.
+    func writeThroughProjectCode(with seeder: BenchSeeder) async throws {
+        let notifications = self.notifications()
+        let writer = NotificationWriter(dialect: seeder.database.dialect)
+        try await seeder.inParallel(
+            "notifications", units: notifications.count, rowCount: notifications.joined().count, unitsPerTransaction: 8
+        ) { recipients in
+            try await seeder.database.transaction { connection in
+                for notification in notifications[recipients].joined() {
+                    try await writer.write(notification, on: connection)
+                }
+            }
+            return notifications[recipients].joined().count
+        }
+    }
+
+    var summary: Logger.Metadata {
+        [
+            "layout": "default", "users": "\(self.users)", "videos": "\(self.videos)", "likes": "\(self.likes)",
+            "follows": "\(self.follows)", "seed": "\(self.seed)", "notified_users": "\(self.notifiedUsers)",
+            "login": "\(BenchDataset.email(0)) / \(BenchDataset.password)",
+        ]
+    }
+}
+
+/// A data set ``BenchSeeder`` writes: rows it inserts in bulk, then what only the project's own code writes right.
+/// Users and videos are numbered from 0 (a layout numbers its own from there); likes and follows come by user.
+protocol BenchLayout: Sendable {
+    var users: Int { get }
+    var videos: Int { get }
+    var likes: Int { get }
+    var follows: Int { get }
+    func user(_ unit: Int) -> BenchUser
+    func video(_ unit: Int) -> BenchVideo
+    func likeRows(ofUser unit: Int) -> [BenchMark]
+    func followRows(ofUser unit: Int) -> [BenchMark]
+    /// Runs once the rows and their counters are in (notifications, ledger rows).
+    func writeThroughProjectCode(with seeder: BenchSeeder) async throws
+    /// What the final log line tells.
+    var summary: Logger.Metadata { get }
+}
+
+/// A user as a layout makes one; every user's password is ``BenchDataset/password``.
+struct BenchUser: Sendable {
+    var id: UUID
+    var email: String
+    var username: String
+    var displayName: String
+    var createdAt: Date
+}
+
+struct BenchVideo: Sendable {
+    var id: UUID
+    var ownerID: UUID
+    var title: String
+    var description: String?
+    var url: String
+    var durationSeconds: Int
+    var createdAt: Date
+}
+
+/// A like (of a video) or a follow (of a user).
+struct BenchMark: Sendable {
+    var userID: UUID
+    var targetID: UUID
+    var createdAt: Date
+}
+
+extension BenchLayout {
+    /// The tables in load order (a row's foreign keys name rows of earlier tables), with what the schema derives from
+    /// each row written with it, as the stores write it: search text (SQLite's triggers index it), referral codes.
+    func tables() -> [BenchTable] {
+        let layout = self
+        let hash = BenchDataset.passwordHash
+        return [
+            BenchTable(
+                name: "users", columns: ["id", "email", "username", "display_name", "password_hash", "created_at", "search_name", "referral_code"],
+                units: self.users, rowCount: self.users
+            ) { range in
+                range.map { u -> [any Encodable & Sendable] in
+                    let user = layout.user(u)
+                    return [user.id, user.email, user.username, user.displayName, hash, user.createdAt, SearchText.stored(user.displayName),
+                            ReferralCode.numbered(u)]
+                }
+            },
+            BenchTable(
+                name: "videos",
+                columns: ["id", "user_id", "title", "description", "video_url", "duration_seconds", "created_at", "search_title", "search_text"],
+                units: self.videos, rowCount: self.videos
+            ) { range in
+                range.map { v -> [any Encodable & Sendable] in
+                    let video = layout.video(v)
+                    let search = VideoSearchText(title: video.title, description: video.description)
+                    return [video.id, video.ownerID, video.title, video.description, video.url, video.durationSeconds, video.createdAt,
+                            search.title, search.all]
+                }
+            },
+            BenchTable(name: "likes", columns: ["user_id", "video_id", "created_at"], units: self.users, rowCount: self.likes) { range in
+                range.flatMap { u in layout.likeRows(ofUser: u).map { [$0.userID, $0.targetID, $0.createdAt] as [any Encodable & Sendable] } }
+            },
+            BenchTable(name: "follows", columns: ["follower_id", "following_id", "created_at"], units: self.users, rowCount: self.follows) { range in
+                range.flatMap { u in layout.followRows(ofUser: u).map { [$0.userID, $0.targetID, $0.createdAt] as [any Encodable & Sendable] } }
+            },
+        ]
+    }
+}
+
+/// One table's rows, produced on demand for a range of "units" (users for likes and follows, so a user's rows are
+/// generated together), so the whole data set never sits in memory.
+struct BenchTable: Sendable {
+    let name: String
+    let columns: [String]
+    let units: Int
+    let rowCount: Int
+    let rows: @Sendable (Range<Int>) -> [[any Encodable & Sendable]]
+}
+
+/// Writes a ``BenchLayout``: its tables with multi-row INSERTs, a few transactions at a time, then every counter from
+/// the rows with set-based UPDATEs, then what the layout writes through the project's own code, and refreshes the
+/// planner's statistics.
 struct BenchSeeder: Sendable {
-    let dataset: BenchDataset
+    let layout: any BenchLayout
     let database: Database
     let logger: Logger
     /// Rows per transaction (a transaction holds several statements when the bind limit cuts them shorter).
     var rowsPerTransaction = 50_000
-
-    /// One table's rows, produced on demand for a range of "units" (users for likes and follows, so a user's rows
-    /// are generated together), so the whole data set never sits in memory.
-    private struct Table: Sendable {
-        let name: String
-        let columns: [String]
-        let units: Int
-        let rowCount: Int
-        let rows: @Sendable (Range<Int>) -> [[any Encodable & Sendable]]
-    }
 
     func load() async throws {
         let start = ContinuousClock.now
@@ -221,7 +414,7 @@ struct BenchSeeder: Sendable {
         guard existing == 0 else {
             throw ValidationError("the database already has \(existing) users: seed-bench loads an empty database only")
         }
-        for table in self.tables() {
+        for table in self.layout.tables() {
             try await self.insert(table)
         }
         self.logger.info("setting counters", metadata: ["elapsed": "\(Self.seconds(since: start))"])
@@ -241,98 +434,56 @@ struct BenchSeeder: Sendable {
                 """
             ).run()
         }
+        try await self.layout.writeThroughProjectCode(with: self)
         self.logger.info("refreshing statistics", metadata: ["elapsed": "\(Self.seconds(since: start))"])
         try await self.database.sql.raw(self.database.dialect.refreshStatistics).run()
-        self.logger.info(
-            "bench data set loaded",
-            metadata: [
-                "users": "\(self.dataset.users)", "videos": "\(self.dataset.videos)", "likes": "\(self.dataset.likes)",
-                "follows": "\(self.dataset.follows)", "seed": "\(self.dataset.seed)",
-                "login": "\(BenchDataset.email(0)) / \(BenchDataset.password)",
-                "elapsed": "\(Self.seconds(since: start))",
-            ]
-        )
+        self.logger.info("bench data set loaded", metadata: self.layout.summary.merging(["elapsed": "\(Self.seconds(since: start))"]) { $1 })
     }
 
-    private func tables() -> [Table] {
-        let dataset = self.dataset
-        let hash = BenchDataset.passwordHash
-        return [
-            // The search text is written with each row, as the stores write it (SQLite's triggers index it).
-            Table(name: "users", columns: ["id", "email", "username", "display_name", "password_hash", "created_at", "search_name", "referral_code"],
-                  units: dataset.users, rowCount: dataset.users) { range in
-                range.map { u -> [any Encodable & Sendable] in
-                    let name = "Bench User \(u)"
-                    return [dataset.userID(u), BenchDataset.email(u), "bench_\(u)", name, hash,
-                            Date(timeIntervalSince1970: BenchDataset.epoch - Double(dataset.users - u)), SearchText.stored(name),
-                            ReferralCode.numbered(u)]
-                }
-            },
-            Table(name: "videos",
-                  columns: ["id", "user_id", "title", "description", "video_url", "duration_seconds", "created_at", "search_title", "search_text"],
-                  units: dataset.videos, rowCount: dataset.videos) { range in
-                range.map { v -> [any Encodable & Sendable] in
-                    let title = dataset.title(ofVideo: v), description = dataset.description(ofVideo: v)
-                    let search = VideoSearchText(title: title, description: description)
-                    return [dataset.videoID(v), dataset.userID(dataset.owner(ofVideo: v)), title, description,
-                            "https://cdn.example.com/bench/\(v).mp4", 5 + v % 56, Date(timeIntervalSince1970: BenchDataset.epoch + Double(v)),
-                            search.title, search.all]
-                }
-            },
-            Table(name: "likes", columns: ["user_id", "video_id", "created_at"], units: dataset.users, rowCount: dataset.likes) { range in
-                range.flatMap { u in
-                    let user = dataset.userID(u)
-                    let at = Date(timeIntervalSince1970: BenchDataset.epoch + Double(dataset.videos + u))
-                    return dataset.likedVideos(ofUser: u).map { v -> [any Encodable & Sendable] in [user, dataset.videoID(v), at] }
-                }
-            },
-            Table(name: "follows", columns: ["follower_id", "following_id", "created_at"], units: dataset.users, rowCount: dataset.follows) { range in
-                range.flatMap { u in
-                    let user = dataset.userID(u)
-                    let at = Date(timeIntervalSince1970: BenchDataset.epoch + Double(dataset.videos + u))
-                    return dataset.followedUsers(ofUser: u).map { f -> [any Encodable & Sendable] in [user, dataset.userID(f), at] }
-                }
-            },
-        ]
-    }
-
-    private func insert(_ table: Table) async throws {
+    private func insert(_ table: BenchTable) async throws {
         guard table.rowCount > 0 else { return }
-        let start = ContinuousClock.now
         let unitsPerTransaction = max(1, Int(Double(self.rowsPerTransaction) * Double(table.units) / Double(table.rowCount)))
         let rowsPerStatement = min(self.rowsPerTransaction, self.database.dialect.maxBindParameters / table.columns.count)
-        var pending = stride(from: 0, to: table.units, by: unitsPerTransaction)
-            .map { $0..<min($0 + unitsPerTransaction, table.units) }
+        try await self.inParallel(table.name, units: table.units, rowCount: table.rowCount, unitsPerTransaction: unitsPerTransaction) { units in
+            let rows = table.rows(units)
+            try await self.database.transaction { connection in
+                for first in stride(from: 0, to: rows.count, by: rowsPerStatement) {
+                    let insert = connection.insert(into: table.name).columns(table.columns)
+                    for row in rows[first..<min(first + rowsPerStatement, rows.count)] {
+                        insert.values(row)
+                    }
+                    try await insert.run()
+                }
+            }
+            return rows.count
+        }
+    }
+
+    /// Runs `work` over `0..<units` cut into ranges of `unitsPerTransaction`, the dialect's ``SQLDialectKind/bulkWriters``
+    /// at a time, logging the rows each returns as it ends (`rowCount`, the total expected; `units` by default).
+    func inParallel(
+        _ name: String, units: Int, rowCount: Int? = nil, unitsPerTransaction: Int,
+        _ work: @escaping @Sendable (Range<Int>) async throws -> Int
+    ) async throws {
+        let start = ContinuousClock.now
+        var pending = stride(from: 0, to: units, by: unitsPerTransaction)
+            .map { $0..<min($0 + unitsPerTransaction, units) }
             .makeIterator()
         try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<self.database.dialect.bulkWriters {
                 guard let range = pending.next() else { break }
-                group.addTask { try await self.insert(table, units: range, rowsPerStatement: rowsPerStatement) }
+                group.addTask { try await work(range) }
             }
             var loaded = 0
-            while let inserted = try await group.next() {
-                loaded += inserted
+            while let written = try await group.next() {
+                loaded += written
                 self.logger.info(
-                    "loading", metadata: ["table": "\(table.name)", "rows": "\(loaded)/\(table.rowCount)", "elapsed": "\(Self.seconds(since: start))"])
+                    "loading", metadata: ["table": "\(name)", "rows": "\(loaded)/\(rowCount ?? units)", "elapsed": "\(Self.seconds(since: start))"])
                 if let range = pending.next() {
-                    group.addTask { try await self.insert(table, units: range, rowsPerStatement: rowsPerStatement) }
+                    group.addTask { try await work(range) }
                 }
             }
         }
-    }
-
-    private func insert(_ table: Table, units: Range<Int>, rowsPerStatement: Int) async throws -> Int {
-        let rows = table.rows(units)
-        try await self.database.transaction { connection in
-            for first in stride(from: 0, to: rows.count, by: rowsPerStatement) {
-                let insert = connection.insert(into: table.name).columns(table.columns)
-                for row in rows[first..<min(first + rowsPerStatement, rows.count)] {
-                    insert.values(row)
-                }
-                try await insert.run()
-            }
-        }
-        return rows.count
     }
 
     private static func seconds(since start: ContinuousClock.Instant) -> String {

@@ -52,6 +52,14 @@ struct CreditLedger: Sendable {
         var undoing: UUID? = nil
         /// The highest balance the movement may leave; `nil`: no limit.
         var balanceLimit: Int? = nil
+        /// When the row (and the lot it opens) says it was written; `nil`: now. Only a loader writing a past history
+        /// sets it (`seed-bench --layout peer`), in the order of the user's rows.
+        var recordedAt: Date? = nil
+
+        /// The instant its rows carry.
+        func recorded(_ dialect: SQLDialectKind) -> SQLQueryString {
+            self.recordedAt.map { "\(bind: $0)" } ?? dialect.now
+        }
     }
 
     /// The ledger row a movement wrote.
@@ -245,7 +253,7 @@ struct CreditLedger: Sendable {
                 (id, user_id, sequence, transaction_type, credits, balance_after, description, extra_data, created_at)
             VALUES (\(bind: entry.id), \(bind: movement.userID), \(bind: entry.sequence), \(bind: movement.type.rawValue),
                     \(bind: entry.credits), \(bind: entry.balanceAfter), \(bind: movement.description), \(extraData),
-                    \(self.dialect.now))
+                    \(movement.recorded(self.dialect)))
             """
         ).run()
         // The owner's streams learn the new balance once this transaction commits, one event per row.
@@ -282,7 +290,7 @@ struct CreditLedger: Sendable {
             """
             INSERT INTO credit_lots (id, user_id, transaction_id, granted, remaining, expires_at, created_at)
             VALUES (\(bind: UUID()), \(bind: movement.userID), \(bind: entry.id), \(bind: unplaced), \(bind: unplaced),
-                    \(expiresAt), \(self.dialect.now))
+                    \(expiresAt), \(movement.recorded(self.dialect)))
             """
         ).run()
     }

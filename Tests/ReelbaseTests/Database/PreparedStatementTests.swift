@@ -116,7 +116,7 @@ struct PreparedStatementTests {
         try await Self.withOneConnection { db in
             _ = try await Migrator(database: db, logger: TestApp.logger).migrate()
             let dataset = try BenchDataset(users: 300, videos: 3_000, likes: 6_000, follows: 6_000, seed: 7)
-            try await BenchSeeder(dataset: dataset, database: db, logger: TestApp.logger).load()
+            try await BenchSeeder(layout: dataset, database: db, logger: TestApp.logger).load()
             let viewer = try #require(
                 try await db.sql.raw("SELECT id FROM users ORDER BY id LIMIT 1").first(decodingColumn: "id", as: UUID.self))
             let store = SQLVideoStore(database: db)
