@@ -109,11 +109,17 @@ struct SQLNotificationStore: NotificationStore {
 
     func markRead(_ ids: [UUID], recipientID: UUID) async throws -> Set<UUID> {
         // One statement: the update and the answer. `COALESCE` keeps the time of those read already, which still
-        // answer `true`.
+        // answer `true`. PostgreSQL locks the rows in id order first: an update locks rows in the order its plan
+        // meets them, which differs between plans (the primary key's order, the recipient index's), so two tabs
+        // marking the same notifications deadlocked (40P01 after the 1 s deadlock timeout).
+        let targets: SQLQueryString = """
+            SELECT id FROM notifications
+            WHERE recipient_id = \(bind: recipientID) AND \(self.dialect.column("id", isIn: ids)) ORDER BY id
+            """
         let marked = try await self.database.sql.raw(
             """
             UPDATE notifications SET read_at = COALESCE(read_at, \(self.dialect.now))
-            WHERE recipient_id = \(bind: recipientID) AND \(self.dialect.column("id", isIn: ids))
+            WHERE id IN (\(self.dialect.locking(targets, .counterUpdate) ?? targets))
             RETURNING id
             """
         ).all(decodingColumn: "id", as: UUID.self)
