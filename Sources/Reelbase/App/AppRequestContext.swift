@@ -60,30 +60,3 @@ public enum JSONCoding {
         return decoder
     }()
 }
-
-extension UUID {
-    /// The API's spelling of an id: lowercase (Foundation's `uuidString` is uppercase). Formatted here rather than
-    /// as `uuidString.lowercased()`, which on Linux goes through `snprintf` and a second string: a visible cost
-    /// under load when a batch answer carries 100 ids.
-    public var lowercased: String {
-        withUnsafeBytes(of: self.uuid) { bytes in
-            String(unsafeUninitializedCapacity: 36) { text in
-                var count = 0
-                for (index, byte) in bytes.enumerated() {
-                    if index == 4 || index == 6 || index == 8 || index == 10 {
-                        text[count] = UInt8(ascii: "-")
-                        count += 1
-                    }
-                    text[count] = Self.hexDigit(byte >> 4)
-                    text[count + 1] = Self.hexDigit(byte & 0x0F)
-                    count += 2
-                }
-                return count
-            }
-        }
-    }
-
-    private static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
-    }
-}

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// Reads `Authorization: Bearer <access token>`. A request without the header goes on anonymously; one with a
@@ -34,11 +35,22 @@ struct BearerAuthMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// The token of `Bearer <token>`, the scheme in any case, the token without surrounding whitespace.
+    ///
+    /// Compared and trimmed without Foundation's `lowercased()` and `trimmingCharacters(in:)` unless there is
+    /// whitespace to trim: they were 2 % of a check-batch request's CPU time, on every authenticated request.
     static func bearerToken(_ header: String) -> String? {
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        guard parts.count == 2, parts[0].utf8.elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }) else { return nil }
+        let token = parts[1]
+        let whitespace = CharacterSet.whitespaces
+        guard let first = token.unicodeScalars.first, let last = token.unicodeScalars.last,
+            whitespace.contains(first) || whitespace.contains(last)
+        else {
+            return token.isEmpty ? nil : String(token)
+        }
+        let trimmed = token.trimmingCharacters(in: whitespace)
+        return trimmed.isEmpty ? nil : trimmed
     }
 }
 

@@ -48,7 +48,7 @@ struct TokenIssuer: Sendable {
     /// session still stands is the database's to say (``SessionStore``).
     func verifyAccessToken(_ token: String) async -> Bearer? {
         guard let claims = try? await self.keys.verify(token, as: AccessTokenClaims.self),
-            let userID = UUID(uuidString: claims.sub.value), let sessionID = UUID(uuidString: claims.sid)
+            let userID = UUID(text: claims.sub.value), let sessionID = UUID(text: claims.sid)
         else { return nil }
         return Bearer(userID: userID, sessionID: sessionID)
     }

@@ -83,7 +83,7 @@ func batchIDs(_ strings: [String], field: String) throws -> [UUID] {
     ids.reserveCapacity(strings.count)
     var seen = Set<UUID>(minimumCapacity: strings.count)
     for (index, string) in strings.enumerated() {
-        guard let id = UUID(uuidString: string) else {
+        guard let id = UUID(text: string) else {
             validator.check(false, "\(field)[\(index)]", "Must be a UUID, not \(FieldError.quoting(string)).")
             continue
         }
@@ -97,24 +97,32 @@ func batchIDs(_ strings: [String], field: String) throws -> [UUID] {
 /// ids in lowercase: byte for byte what `JSONCoding.encoder` writes for it (keys sorted by their UTF-8 bytes).
 ///
 /// Written by hand because Foundation's `JSONEncoder` spent about a sixth of a check-batch request's CPU time on
-/// these 100 keys (profiled under load); the keys are UUIDs in lowercase, so nothing in them needs escaping.
+/// these 100 keys (profiled under load); the keys are UUIDs in lowercase, so nothing in them needs escaping. Their
+/// text sorts as their bytes do (hex digits in ASCII order, hyphens at the same places), so the ids are sorted as two
+/// integers each rather than as strings.
 struct BatchStatusResponse: ResponseGenerator, Sendable {
     let field: String
     let ids: [UUID]
     let matching: Set<UUID>
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let keys = self.ids.map { ($0.lowercased, self.matching.contains($0)) }
-            .sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        let sorted = self.ids.sorted { Self.order($0) < Self.order($1) }
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(self.field.utf8.count + 8 + keys.count * 45)
+        buffer.reserveCapacity(self.field.utf8.count + 8 + sorted.count * 45)
         buffer.writeString("{\"\(self.field)\":{")
-        for (index, (key, value)) in keys.enumerated() {
-            buffer.writeString(index == 0 ? "\"" : ",\"")
-            buffer.writeString(key)
-            buffer.writeString(value ? "\":true" : "\":false")
+        for (index, id) in sorted.enumerated() {
+            buffer.writeStaticString(index == 0 ? "\"" : ",\"")
+            buffer.writeLowercased(id)
+            buffer.writeStaticString(self.matching.contains(id) ? "\":true" : "\":false")
         }
-        buffer.writeString("}}")
+        buffer.writeStaticString("}}")
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
+    }
+
+    /// The id's 16 bytes as two big-endian integers: compared as a pair, they order ids as their text does.
+    private static func order(_ id: UUID) -> (UInt64, UInt64) {
+        withUnsafeBytes(of: id.uuid) { bytes in
+            (UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self)), UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        }
     }
 }

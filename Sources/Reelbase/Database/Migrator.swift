@@ -46,6 +46,7 @@ struct Migrator {
         .wideCredits,
         .lotIndexesWithoutRemaining,
         .subscriptions,
+        .visibilityIndexes,
     ]
 
     let database: Database

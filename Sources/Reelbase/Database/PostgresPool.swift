@@ -1,6 +1,7 @@
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import PostgresKit
 import PostgresNIO
 import SQLKit
@@ -135,17 +136,31 @@ final class PostgresPool: Service, DatabaseReachability, Sendable {
     }
 
     /// Fails a lease that is still waiting when the timeout passes or a probe finds the server unreachable.
+    ///
+    /// Its waits are timers on an event loop, removed from the loop when the lease is granted and the wait cancelled.
+    /// A cancelled `Task.sleep` leaves its timer armed in Dispatch until the deadline, on a thread outside the event
+    /// loops: one such timer for every statement.
     private func expire(_ lease: NIOLockedValueBox<LeaseState>) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + self.leaseTimeout
-        try await clock.sleep(until: min(clock.now + Self.probeAfter, deadline))
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let deadline = NIODeadline.now() + TimeAmount(self.leaseTimeout)
+        try await Self.sleep(until: min(.now() + TimeAmount(Self.probeAfter), deadline), on: loop)
         guard lease.withLockedValue({ $0 == .waiting }) else { return }
         self.requestProbe()
-        while clock.now < deadline, !self.isKnownUnreachable, lease.withLockedValue({ $0 == .waiting }) {
-            try await clock.sleep(until: min(clock.now + .milliseconds(100), deadline))
+        while NIODeadline.now() < deadline, !self.isKnownUnreachable, lease.withLockedValue({ $0 == .waiting }) {
+            try await Self.sleep(until: min(.now() + .milliseconds(100), deadline), on: loop)
         }
         if lease.withLockedValue({ $0.settle(.expired) }) {
             throw DatabaseUnavailable(self.isKnownUnreachable ? .serverUnreachable : .leaseTimeout)
+        }
+    }
+
+    /// Waits until `deadline` on `loop`; cancelling the task cancels the timer and throws.
+    private static func sleep(until deadline: NIODeadline, on loop: any EventLoop) async throws {
+        let timer = loop.scheduleTask(deadline: deadline) {}
+        try await withTaskCancellationHandler {
+            try await timer.futureResult.get()
+        } onCancel: {
+            timer.cancel()
         }
     }
 

@@ -57,7 +57,7 @@ struct EffectWorker: Service {
         let view: JobView
 
         init(_ view: JobView) throws {
-            guard let id = UUID(uuidString: view.jobID) else {
+            guard let id = UUID(text: view.jobID) else {
                 throw WorkerError("the server's claim answer has a job_id that is not a UUID: \(view.jobID.truncated(to: 40))")
             }
             self.id = id

@@ -63,7 +63,7 @@ final class PostgresEventListener: Service, Sendable {
                 // Listening now: whatever committed while no connection listened is in the outbox.
                 self.bus.wakeAll()
                 for try await notification in notifications {
-                    guard let user = UUID(uuidString: notification.payload) else {
+                    guard let user = UUID(text: notification.payload) else {
                         continue
                     }
                     self.bus.wake([user])

@@ -54,7 +54,7 @@ struct NotificationRoutes {
         let body = try await request.decodeJSONIfPresent(as: ReadAllRequest.self, context: context)
         var upTo: UUID?
         if let text = body?.upTo {
-            guard let id = UUID(uuidString: text) else {
+            guard let id = UUID(text: text) else {
                 throw Problem.validation(field: "up_to", "Must be a notification id (a UUID), not \(FieldError.quoting(text)).")
             }
             upTo = id

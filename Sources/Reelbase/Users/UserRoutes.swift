@@ -37,7 +37,7 @@ struct UserRoutes {
 extension Parameters {
     /// A path id; one that is not a UUID names nothing, so it is a `404` like any unknown id.
     func uuid(_ name: String, resource: String) throws -> UUID {
-        guard let text = self.get(name), let id = UUID(uuidString: text) else { throw Problem.notFound(resource) }
+        guard let text = self.get(name), let id = UUID(text: text) else { throw Problem.notFound(resource) }
         return id
     }
 }

@@ -131,9 +131,11 @@ struct BatchCheckTests {
                 let tooManyErrors = try #require(try tooMany.expectProblem(422, code: "validation_failed").errors)
                 #expect(tooManyErrors.map(\.field) == [key])
 
-                let bad = try await client.post(path, token: me.accessToken, json: [key: [valid, "nope", valid, "", "\(valid)x"]])
+                // Foundation on Linux reads the last three as UUIDs (sscanf skips a space, takes a sign or 0x in a byte).
+                let sloppy = ["1b4e28ba-2fa1-11d2-883f-0016d3cca4 7", "1b4e28ba-2fa1-11d2-883f-0016d3cca4-7", "0x4e28ba-2fa1-11d2-883f-0016d3cca427"]
+                let bad = try await client.post(path, token: me.accessToken, json: [key: [valid, "nope", valid, "", "\(valid)x"] + sloppy])
                 let badErrors = try #require(try bad.expectProblem(422, code: "validation_failed").errors)
-                #expect(badErrors.map(\.field) == ["\(key)[1]", "\(key)[3]", "\(key)[4]"])
+                #expect(badErrors.map(\.field) == ["\(key)[1]", "\(key)[3]", "\(key)[4]", "\(key)[5]", "\(key)[6]", "\(key)[7]"])
 
                 for body in [#"{"\#(key)":[1,2]}"#, #"{"\#(key)":"\#(valid)"}"#, #"{"\#(key)":null}"#, "{}", #"{"\#(key)":[null]}"#] {
                     try await client.request(.post, path, token: me.accessToken, rawBody: body).expectProblem(422, code: "validation_failed")

@@ -16,9 +16,17 @@ struct BatchStatusResponseTests {
         #expect(UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)).lowercased == "00000000-0000-0000-0000-000000000000")
     }
 
+    /// Ids that differ only in their last byte, only in the high half of their first byte, or across the two
+    /// integers the answer sorts them by, among random ones.
+    static let neighbours: [UUID] = [
+        "00000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-ffff-ffffffffffff",
+        "00000000-0000-0001-0000-000000000000", "0fffffff-ffff-ffff-ffff-ffffffffffff", "f0000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff", "a0000000-0000-0000-0000-000000000000", "9fffffff-ffff-ffff-ffff-ffffffffffff",
+    ].compactMap { UUID(uuidString: $0) }
+
     @Test(arguments: [1, 2, 37, 100])
     func answerMatchesTheJSONEncoder(count: Int) async throws {
-        let ids = (0..<count).map { _ in UUID() }
+        let ids = (Self.neighbours + (0..<count).map { _ in UUID() }).shuffled().prefix(count).map { $0 }
         let matching = Set(ids.filter { _ in Bool.random() })
         let expected = try JSONCoding.encoder.encode(
             ["liked_videos": Dictionary(uniqueKeysWithValues: ids.map { ($0.lowercased, matching.contains($0)) })])
