@@ -77,7 +77,7 @@ struct NewReportRequest: Decodable {
         var validator = Validator()
         let type = self.targetType.flatMap(ReportTargetType.init(rawValue:))
         validator.check(type != nil, "target_type", "Must be one of \(Self.choices(ReportTargetType.self)).")
-        let id = self.targetID.flatMap(UUID.init(uuidString:))
+        let id = self.targetID.flatMap { UUID(text: $0) }
         validator.check(id != nil, "target_id", "Must be a UUID.")
         validator.check(!(type == .user && id == reporterID), "target_id", ReportError.ownTarget(.user).message)
         let category = self.category.flatMap(ReportCategory.init(rawValue:))
