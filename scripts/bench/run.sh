@@ -329,8 +329,8 @@ run_pgbench "pgbench: likes check-batch SQL (100 ids)" "SELECT marks.video_id FR
 JOIN videos ON videos.id = marks.video_id JOIN users ON users.id = videos.user_id
 WHERE marks.user_id = :user AND marks.video_id = ANY(:ids)
   AND videos.deleted_at IS NULL AND videos.removed_at IS NULL AND users.suspended_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocks.blocker_id = :user AND blocks.blocked_id = users.id)
-  AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocks.blocker_id = users.id AND blocks.blocked_id = :user)" "$like_ids"
+  AND users.id NOT IN (SELECT blocks.blocked_id FROM blocks WHERE blocks.blocker_id = :user)
+  AND users.id NOT IN (SELECT blocks.blocker_id FROM blocks WHERE blocks.blocked_id = :user)" "$like_ids"
 likes_tps=$pgbench_tps
 run_pgbench "pgbench: follows check-batch SQL (100 ids)" "SELECT follows.following_id FROM follows
 JOIN users ON users.id = follows.following_id
