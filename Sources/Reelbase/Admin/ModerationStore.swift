@@ -10,28 +10,22 @@ struct AccountFilter: Sendable, Equatable {
 }
 
 /// An account as the console lists it, whatever its visibility.
-struct AccountRecord: Sendable, Decodable {
+struct AccountRecord: SQLRowReadable {
     var user: UserRecord
     var suspendedAt: Date?
     var sortKey: Double
 
-    enum CodingKeys: String, CodingKey {
-        case suspendedAt = "suspended_at"
-        case sortKey = "account_sort_key"
-    }
-
-    init(from decoder: any Decoder) throws {
-        self.user = try UserRecord(from: decoder)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.suspendedAt = try container.decodeIfPresent(Date.self, forKey: .suspendedAt)
-        self.sortKey = try container.decode(Double.self, forKey: .sortKey)
+    init(row: any SQLRow) throws {
+        self.user = try UserRecord(row: row)
+        self.suspendedAt = try row.decodeIfPresent(column: "suspended_at", as: Date.self)
+        self.sortKey = try row.decode(column: "account_sort_key", as: Double.self)
     }
 
     var cursor: FeedCursor { FeedCursor(instant: self.sortKey, id: self.user.id) }
 }
 
 /// One moderation-log row with its actor (`nil` for the operator's command line).
-struct ModerationLogRecord: Sendable, Decodable {
+struct ModerationLogRecord: SQLRowReadable {
     var id: UUID
     var actor: UserRecord?
     /// Text rather than ``ModerationAction``: the log keeps what older and newer versions wrote.
@@ -42,29 +36,17 @@ struct ModerationLogRecord: Sendable, Decodable {
     var createdAt: Date
     var sortKey: Double
 
-    enum CodingKeys: String, CodingKey {
-        case id = "entry_id"
-        case actorID = "actor_id"
-        case action, note
-        case targetType = "target_type"
-        case targetID = "target_id"
-        case createdAt = "entry_created_at"
-        case sortKey = "entry_sort_key"
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.id = try container.decode(UUID.self, forKey: .id)
+    init(row: any SQLRow) throws {
+        self.id = try row.decode(column: "entry_id", as: UUID.self)
         // The actor's columns come from a LEFT JOIN: all NULL for the command line.
-        let actorID = try container.decodeIfPresent(UUID.self, forKey: .actorID)
-        self.actor = nil
-        if actorID != nil { self.actor = try UserRecord(from: decoder) }
-        self.action = try container.decode(String.self, forKey: .action)
-        self.targetType = try container.decode(String.self, forKey: .targetType)
-        self.targetID = try container.decode(String.self, forKey: .targetID)
-        self.note = try container.decodeIfPresent(String.self, forKey: .note)
-        self.createdAt = try container.decode(Date.self, forKey: .createdAt)
-        self.sortKey = try container.decode(Double.self, forKey: .sortKey)
+        let actorID = try row.decodeIfPresent(column: "actor_id", as: UUID.self)
+        self.actor = try actorID.map { _ in try UserRecord(row: row) }
+        self.action = try row.decode(column: "action", as: String.self)
+        self.targetType = try row.decode(column: "target_type", as: String.self)
+        self.targetID = try row.decode(column: "target_id", as: String.self)
+        self.note = try row.decodeIfPresent(column: "note", as: String.self)
+        self.createdAt = try row.decode(column: "entry_created_at", as: Date.self)
+        self.sortKey = try row.decode(column: "entry_sort_key", as: Double.self)
     }
 
     var cursor: FeedCursor { FeedCursor(instant: self.sortKey, id: self.id) }
@@ -127,7 +109,7 @@ struct SQLModerationStore: ModerationStore {
             query = query + " AND (users.created_at, users.id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
         query = query + " ORDER BY users.created_at DESC, users.id DESC \(limit: limit + 1)"
-        let rows = try await self.database.sql.raw(query).all(decoding: AccountRecord.self)
+        let rows = try await self.database.sql.raw(query).all(reading: AccountRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
 
@@ -143,7 +125,7 @@ struct SQLModerationStore: ModerationStore {
                 + " WHERE (moderation_log.created_at, moderation_log.id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
         query = query + " ORDER BY moderation_log.created_at DESC, moderation_log.id DESC \(limit: limit + 1)"
-        let rows = try await self.database.sql.raw(query).all(decoding: ModerationLogRecord.self)
+        let rows = try await self.database.sql.raw(query).all(reading: ModerationLogRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
 }

@@ -34,14 +34,14 @@ struct SQLRoleStore: RoleStore {
                 case .id(let id): "id = \(bind: id)"
                 case .email(let email): "email = \(bind: email.lowercased())"
                 }
-            guard let user = try await connection.raw("SELECT \(UserRecord.columns) FROM users WHERE \(match)").first(decoding: UserRecord.self)
+            guard let user = try await connection.raw("SELECT \(UserRecord.columns) FROM users WHERE \(match)").first(reading: UserRecord.self)
             else { throw RoleChangeError.unknownUser }
             guard user.role != role else { return user }
             if admins == [user.id] { throw RoleChangeError.lastAdmin }
             guard
                 let changed = try await connection.raw(
                     "UPDATE users SET role = \(literal: role.rawValue) WHERE id = \(bind: user.id) RETURNING \(UserRecord.columns)"
-                ).first(decoding: UserRecord.self)
+                ).first(reading: UserRecord.self)
             else { throw UnexpectedRow("the user \(user.id) just read is missing") }
             try await log.record(
                 .init(actorID: actorID, action: .setRole, targetType: .user, targetID: user.id, note: "\(user.role.rawValue) -> \(role.rawValue)"),

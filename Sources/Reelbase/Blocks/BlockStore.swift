@@ -113,7 +113,7 @@ struct SQLBlockStore: BlockStore {
             query = query + " AND (blocks.created_at, blocks.blocked_id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
         query = query + " ORDER BY blocks.created_at DESC, blocks.blocked_id DESC \(limit: limit + 1)"
-        let rows = try await self.database.sql.raw(query).all(decoding: ListedUserRecord.self)
+        let rows = try await self.database.sql.raw(query).all(reading: ListedUserRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
 }

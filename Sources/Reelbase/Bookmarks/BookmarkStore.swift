@@ -56,7 +56,7 @@ struct SQLBookmarkStore: BookmarkStore {
             query = query + " AND (bookmarks.created_at, bookmarks.video_id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
         query = query + " ORDER BY bookmarks.created_at DESC, bookmarks.video_id DESC \(limit: limit + 1)"
-        let rows = try await self.database.sql.raw(query).all(decoding: VideoRecord.self)
+        let rows = try await self.database.sql.raw(query).all(reading: VideoRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
 }

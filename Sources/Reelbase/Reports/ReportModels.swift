@@ -113,7 +113,7 @@ struct ResolveReportRequest: Decodable {
 
 /// A report as ``SQLReportStore`` selects it (aliased apart from the `users` columns it is joined with), and as the
 /// API sends it (`report` in API.md: absent values as `null`, so every key is always there).
-struct ReportRecord: Sendable, Decodable, ResponseEncodable {
+struct ReportRecord: SQLRowReadable, ResponseEncodable {
     var id: UUID
     var reporterID: UUID
     var targetType: ReportTargetType
@@ -127,15 +127,18 @@ struct ReportRecord: Sendable, Decodable, ResponseEncodable {
     /// The list key of this report, as ``SQLDialectKind/exactInstant(_:)`` reads it.
     var sortKey: Double
 
-    enum CodingKeys: String, CodingKey {
-        case id = "report_id"
-        case reporterID = "reporter_id"
-        case targetType = "target_type"
-        case targetID = "target_id"
-        case category, comment, status, resolution
-        case createdAt = "report_created_at"
-        case resolvedAt = "resolved_at"
-        case sortKey = "report_sort_key"
+    init(row: any SQLRow) throws {
+        self.id = try row.decode(column: "report_id", as: UUID.self)
+        self.reporterID = try row.decode(column: "reporter_id", as: UUID.self)
+        self.targetType = try row.decode(column: "target_type", as: ReportTargetType.self)
+        self.targetID = try row.decode(column: "target_id", as: UUID.self)
+        self.category = try row.decode(column: "category", as: ReportCategory.self)
+        self.comment = try row.decodeIfPresent(column: "comment", as: String.self)
+        self.status = try row.decode(column: "status", as: ReportStatus.self)
+        self.resolution = try row.decodeIfPresent(column: "resolution", as: ReportResolution.self)
+        self.createdAt = try row.decode(column: "report_created_at", as: Date.self)
+        self.resolvedAt = try row.decodeIfPresent(column: "resolved_at", as: Date.self)
+        self.sortKey = try row.decode(column: "report_sort_key", as: Double.self)
     }
 
     /// The answer's keys: the columns' except where the aliases differ.
@@ -166,7 +169,7 @@ struct ReportRecord: Sendable, Decodable, ResponseEncodable {
 
 /// A report in the moderators' queue, with its reporter and the number of open reports on its target; sent as
 /// `report` plus `reporter` and `report_count_for_target`.
-struct QueuedReportRecord: Sendable, Decodable, ResponseEncodable {
+struct QueuedReportRecord: SQLRowReadable, ResponseEncodable {
     var report: ReportRecord
     var reporter: UserRecord
     var reportCountForTarget: Int
@@ -176,10 +179,10 @@ struct QueuedReportRecord: Sendable, Decodable, ResponseEncodable {
         case reportCountForTarget = "report_count_for_target"
     }
 
-    init(from decoder: any Decoder) throws {
-        self.report = try ReportRecord(from: decoder)
-        self.reporter = try UserRecord(from: decoder)
-        self.reportCountForTarget = try decoder.container(keyedBy: CodingKeys.self).decode(Int.self, forKey: .reportCountForTarget)
+    init(row: any SQLRow) throws {
+        self.report = try ReportRecord(row: row)
+        self.reporter = try UserRecord(row: row)
+        self.reportCountForTarget = try row.decode(column: CodingKeys.reportCountForTarget.rawValue, as: Int.self)
     }
 
     func encode(to encoder: any Encoder) throws {

@@ -80,7 +80,7 @@ struct SQLReportStore: ReportStore {
     private func openReport(by reporterID: UUID, on target: ReportTarget, connection: any SQLDatabase) async throws -> ReportRecord? {
         try await connection.raw(
             "SELECT \(self.columns) FROM reports WHERE reports.reporter_id = \(bind: reporterID) AND \(self.isTarget(target)) AND \(self.isOpen)"
-        ).first(decoding: ReportRecord.self)
+        ).first(reading: ReportRecord.self)
     }
 
     func create(_ report: NewReport) async throws -> ReportCreation {
@@ -94,7 +94,7 @@ struct SQLReportStore: ReportStore {
                 ON CONFLICT DO NOTHING
                 RETURNING \(self.columns)
                 """
-            ).first(decoding: ReportRecord.self)
+            ).first(reading: ReportRecord.self)
             if let inserted { return .created(inserted) }
             // The unique key of open reports: a repeat committed meanwhile (Postgres' `ON CONFLICT` waited for it).
             guard let existing = try await self.openReport(by: report.reporterID, on: report.target, connection: connection) else {
@@ -132,7 +132,7 @@ struct SQLReportStore: ReportStore {
             query = query + " AND (reports.created_at, reports.id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
         query = query + " ORDER BY reports.created_at DESC, reports.id DESC \(limit: limit + 1)"
-        let rows = try await self.database.sql.raw(query).all(decoding: ReportRecord.self)
+        let rows = try await self.database.sql.raw(query).all(reading: ReportRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
 
@@ -152,7 +152,7 @@ struct SQLReportStore: ReportStore {
             query = query + " AND (reports.created_at, reports.id) > (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
         query = query + " ORDER BY reports.created_at, reports.id \(limit: limit + 1)"
-        let rows = try await self.database.sql.raw(query).all(decoding: QueuedReportRecord.self)
+        let rows = try await self.database.sql.raw(query).all(reading: QueuedReportRecord.self)
         return Page(rows: rows, limit: limit, key: \.report.cursor)
     }
 
@@ -213,6 +213,6 @@ struct SQLReportStore: ReportStore {
     }
 
     private func report(_ id: UUID, on connection: any SQLDatabase) async throws -> ReportRecord? {
-        try await connection.raw("SELECT \(self.columns) FROM reports WHERE reports.id = \(bind: id)").first(decoding: ReportRecord.self)
+        try await connection.raw("SELECT \(self.columns) FROM reports WHERE reports.id = \(bind: id)").first(reading: ReportRecord.self)
     }
 }

@@ -13,20 +13,16 @@ protocol SearchStore: Sendable {
 }
 
 /// A user found by ``SearchStore/users(matching:after:limit:viewer:)``, with the viewer's state when signed in.
-struct SearchedUser: Sendable, Decodable {
+struct SearchedUser: SQLRowReadable {
     var user: UserRecord
     var viewer: FollowViewerState?
     /// The match's tier: 0 exact username, 1 username prefix, 2 display name.
     var tier: Int64
 
-    private enum CodingKeys: String, CodingKey {
-        case tier = "search_rank"
-    }
-
-    init(from decoder: any Decoder) throws {
-        self.user = try UserRecord(from: decoder)
-        self.viewer = try FollowViewerState.decodeIfPresent(from: decoder)
-        self.tier = try decoder.container(keyedBy: CodingKeys.self).decode(Int64.self, forKey: .tier)
+    init(row: any SQLRow) throws {
+        self.user = try UserRecord(row: row)
+        self.viewer = try FollowViewerState.readIfPresent(from: row)
+        self.tier = try row.decode(column: "search_rank", as: Int64.self)
     }
 
     /// The key of users search: tier, then username, which never changes, so the cursor keeps the id and the
@@ -35,17 +31,13 @@ struct SearchedUser: Sendable, Decodable {
 }
 
 /// A video found by search and its relevance (``SearchStore/videos(matching:after:limit:viewer:)``).
-private struct RankedVideo: Sendable, Decodable {
+private struct RankedVideo: SQLRowReadable {
     var record: VideoRecord
     var rank: Int64
 
-    private enum CodingKeys: String, CodingKey {
-        case rank = "search_rank"
-    }
-
-    init(from decoder: any Decoder) throws {
-        self.record = try VideoRecord(from: decoder)
-        self.rank = try decoder.container(keyedBy: CodingKeys.self).decode(Int64.self, forKey: .rank)
+    init(row: any SQLRow) throws {
+        self.record = try VideoRecord(row: row)
+        self.rank = try row.decode(column: "search_rank", as: Int64.self)
     }
 
     /// The key of video search: rank, then the feed's key (newest first).
@@ -93,7 +85,7 @@ struct SQLSearchStore: SearchStore {
         let statement = VideoSelect(dialect: self.dialect).select(
             viewer: viewer, from: "(" + matches + ") AS ranked JOIN videos ON videos.id = ranked.ranked_id", extra: "ranked.relevance AS search_rank"
         ) + " ORDER BY ranked.relevance DESC, videos.created_at DESC, videos.id DESC"
-        let rows = try await self.database.sql.raw(statement).all(decoding: RankedVideo.self)
+        let rows = try await self.database.sql.raw(statement).all(reading: RankedVideo.self)
         return Page(rows: rows, limit: limit, key: \.cursor).map(\.record)
     }
 
@@ -119,7 +111,7 @@ struct SQLSearchStore: SearchStore {
         if let viewer { columns = columns + ", " + FollowViewerState.columns(viewer: viewer) }
         let statement: SQLQueryString = "SELECT " + columns + " FROM (" + matches + ") AS ranked JOIN users ON users.id = ranked.ranked_id"
             + " ORDER BY ranked.tier, \(username)"
-        let rows = try await self.database.sql.raw(statement).all(decoding: SearchedUser.self)
+        let rows = try await self.database.sql.raw(statement).all(reading: SearchedUser.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
 

@@ -131,7 +131,7 @@ struct SQLFollowStore: FollowStore {
             query = query + " AND (follows.created_at, follows.\(ident: listed)) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
         query = query + " ORDER BY follows.created_at DESC, follows.\(ident: listed) DESC \(limit: limit + 1)"
-        let rows = try await self.database.sql.raw(query).all(decoding: FollowListEntry.self)
+        let rows = try await self.database.sql.raw(query).all(reading: FollowListEntry.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
 
@@ -182,7 +182,10 @@ extension FollowViewerState {
     }
 
     /// The state a row read with ``columns(viewer:)`` holds, `nil` for a row read without (an anonymous caller).
-    static func decodeIfPresent(from decoder: any Decoder) throws -> FollowViewerState? {
-        try decoder.container(keyedBy: CodingKeys.self).contains(.isFollowing) ? FollowViewerState(from: decoder) : nil
+    static func readIfPresent(from row: any SQLRow) throws -> FollowViewerState? {
+        guard row.contains(column: CodingKeys.isFollowing.rawValue) else { return nil }
+        return FollowViewerState(
+            isFollowing: try row.decode(column: CodingKeys.isFollowing.rawValue, as: Bool.self),
+            followsYou: try row.decode(column: CodingKeys.followsYou.rawValue, as: Bool.self))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SQLKit
 
 /// `POST`/`DELETE /v1/likes/videos/{video_id}`.
 struct LikeStatusResponse: ResponseEncodable, Sendable {
@@ -51,7 +52,7 @@ struct FollowCheckResponse: ResponseEncodable, Sendable {
 
 /// The signed-in caller's relation to a user in a followers or following list, under the same keys in a row and
 /// in the answer.
-struct FollowViewerState: Sendable, Equatable, Codable {
+struct FollowViewerState: Sendable, Equatable, Encodable {
     /// The caller follows this user.
     var isFollowing: Bool
     /// This user follows the caller.
@@ -64,7 +65,7 @@ struct FollowViewerState: Sendable, Equatable, Codable {
 }
 
 /// One row of a followers or following list.
-struct FollowListEntry: Sendable, Decodable {
+struct FollowListEntry: SQLRowReadable {
     var user: UserRecord
     /// The follow's key, for the cursor after it.
     var cursor: FeedCursor
@@ -72,11 +73,11 @@ struct FollowListEntry: Sendable, Decodable {
     var viewer: FollowViewerState?
 
     /// Reads the listed user's columns, the follow's sort key and, when the row has it, the viewer's state.
-    init(from decoder: any Decoder) throws {
-        let listed = try ListedUserRecord(from: decoder)
+    init(row: any SQLRow) throws {
+        let listed = try ListedUserRecord(row: row)
         self.user = listed.user
         self.cursor = listed.cursor
-        self.viewer = try FollowViewerState.decodeIfPresent(from: decoder)
+        self.viewer = try FollowViewerState.readIfPresent(from: row)
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 import SQLKit
 
 /// A user row as stored.
-struct UserRecord: Sendable, Decodable {
+struct UserRecord: Sendable {
     var id: UUID
     var email: String
     var username: String
@@ -18,7 +18,7 @@ struct UserRecord: Sendable, Decodable {
     var referralCode: String
     var createdAt: Date
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum Column: String, CaseIterable {
         case id, email, username, bio, credits, role
         case referralCode = "referral_code"
         case displayName = "display_name"
@@ -29,9 +29,9 @@ struct UserRecord: Sendable, Decodable {
         case createdAt = "created_at"
     }
 
-    /// The columns a record is decoded from, for `SELECT`s and `RETURNING`s: spelled from the coding keys, so the
-    /// two can never drift apart.
-    static let columns: SQLQueryString = "\(SQLList(CodingKeys.allCases.map { SQLColumn($0.rawValue, table: "users") }))"
+    /// The columns a record is read from, for `SELECT`s and `RETURNING`s: spelled from ``Column``, so the two can
+    /// never drift apart.
+    static let columns: SQLQueryString = "\(SQLList(Column.allCases.map { SQLColumn($0.rawValue, table: "users") }))"
 
     var profile: UserProfile {
         UserProfile(
@@ -48,20 +48,39 @@ struct UserRecord: Sendable, Decodable {
     }
 }
 
+extension UserRecord: SQLRowReadable {
+    init(row: any SQLRow) throws {
+        let role = try row.decode(column: Column.role.rawValue, as: String.self)
+        guard let userRole = UserRole(rawValue: role) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "users.role holds \(role)"))
+        }
+        self.init(
+            id: try row.decode(column: Column.id.rawValue, as: UUID.self),
+            email: try row.decode(column: Column.email.rawValue, as: String.self),
+            username: try row.decode(column: Column.username.rawValue, as: String.self),
+            displayName: try row.decode(column: Column.displayName.rawValue, as: String.self),
+            bio: try row.decodeIfPresent(column: Column.bio.rawValue, as: String.self),
+            avatarURL: try row.decodeIfPresent(column: Column.avatarURL.rawValue, as: String.self),
+            followerCount: try row.decode(column: Column.followerCount.rawValue, as: Int.self),
+            followingCount: try row.decode(column: Column.followingCount.rawValue, as: Int.self),
+            videoCount: try row.decode(column: Column.videoCount.rawValue, as: Int.self),
+            credits: try row.decode(column: Column.credits.rawValue, as: Int.self),
+            role: userRole,
+            referralCode: try row.decode(column: Column.referralCode.rawValue, as: String.self),
+            createdAt: try row.decode(column: Column.createdAt.rawValue, as: Date.self)
+        )
+    }
+}
+
 /// A user in a newest-first list of users (followers, following, blocks): the row, and the list's key after it, read
 /// from the row's `sort_key` column.
-struct ListedUserRecord: Sendable, Decodable {
+struct ListedUserRecord: SQLRowReadable {
     var user: UserRecord
     var cursor: FeedCursor
 
-    private enum CodingKeys: String, CodingKey {
-        case sortKey = "sort_key"
-    }
-
-    init(from decoder: any Decoder) throws {
-        self.user = try UserRecord(from: decoder)
-        self.cursor = FeedCursor(
-            instant: try decoder.container(keyedBy: CodingKeys.self).decode(Double.self, forKey: .sortKey), id: self.user.id)
+    init(row: any SQLRow) throws {
+        self.user = try UserRecord(row: row)
+        self.cursor = FeedCursor(instant: try row.decode(column: "sort_key", as: Double.self), id: self.user.id)
     }
 }
 

@@ -83,7 +83,7 @@ struct SQLUserStore: UserStore {
                 ON CONFLICT DO NOTHING
                 RETURNING \(UserRecord.columns)
                 """
-            ).first(decoding: UserRecord.self)
+            ).first(reading: UserRecord.self)
             if let inserted { return inserted }
             // Lost a race with another registration of the same email or username, committed by now (Postgres'
             // `ON CONFLICT` waits for it; SQLite has one writer).
@@ -105,13 +105,13 @@ struct SQLUserStore: UserStore {
 
     func find(id: UUID) async throws -> UserRecord? {
         try await self.database.sql.raw("SELECT \(UserRecord.columns) FROM users WHERE id = \(bind: id)")
-            .first(decoding: UserRecord.self)
+            .first(reading: UserRecord.self)
     }
 
     func find(id: UUID, visibleTo viewer: UUID?) async throws -> UserRecord? {
         try await self.database.sql.raw(
             "SELECT \(UserRecord.columns) FROM users WHERE users.id = \(bind: id) AND " + Visibility(viewer: viewer).user()
-        ).first(decoding: UserRecord.self)
+        ).first(reading: UserRecord.self)
     }
 
     func credentials(email: String) async throws -> UserCredentials? {
@@ -146,6 +146,6 @@ struct SQLUserStore: UserStore {
         guard !assignments.isEmpty else { return try await self.find(id: id) }
         let set = assignments.dropFirst().reduce(assignments[0]) { $0 + ", " + $1 }
         return try await self.database.sql.raw("UPDATE users SET \(set) WHERE id = \(bind: id) RETURNING \(UserRecord.columns)")
-            .first(decoding: UserRecord.self)
+            .first(reading: UserRecord.self)
     }
 }

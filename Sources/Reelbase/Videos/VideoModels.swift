@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SQLKit
 
 /// `POST /v1/videos/`. Every field is read as sent so that one `422` can name all the bad ones.
 struct NewVideoRequest: Decodable {
@@ -53,7 +54,7 @@ struct NewVideo: Sendable {
 }
 
 /// What the signed-in caller has done to a video and its owner, under the same keys in a row and in the answer.
-struct VideoViewerState: Sendable, Equatable, Codable {
+struct VideoViewerState: Sendable, Equatable, Encodable {
     var isLiked: Bool
     var isFollowing: Bool
     var isBookmarked: Bool
@@ -63,10 +64,19 @@ struct VideoViewerState: Sendable, Equatable, Codable {
         case isFollowing = "is_following"
         case isBookmarked = "is_bookmarked"
     }
+
+    /// The state in `row`, or `nil` when the row has none (an anonymous caller's).
+    static func readIfPresent(from row: any SQLRow) throws -> VideoViewerState? {
+        guard row.contains(column: CodingKeys.isLiked.rawValue) else { return nil }
+        return VideoViewerState(
+            isLiked: try row.decode(column: CodingKeys.isLiked.rawValue, as: Bool.self),
+            isFollowing: try row.decode(column: CodingKeys.isFollowing.rawValue, as: Bool.self),
+            isBookmarked: try row.decode(column: CodingKeys.isBookmarked.rawValue, as: Bool.self))
+    }
 }
 
 /// A video's own columns, as ``VideoSelect`` selects them: aliased apart from its owner's `users` columns.
-struct VideoRow: Sendable, Decodable {
+struct VideoRow: SQLRowReadable {
     var id: UUID
     var title: String
     var description: String?
@@ -78,7 +88,7 @@ struct VideoRow: Sendable, Decodable {
     /// The feed's key of this video, as ``SQLDialectKind/exactInstant(_:)`` reads it.
     var sortKey: Double
 
-    enum CodingKeys: String, CodingKey {
+    enum Column: String {
         case id = "video_id"
         case title, description
         case videoURL = "video_url"
@@ -87,6 +97,18 @@ struct VideoRow: Sendable, Decodable {
         case likeCount = "like_count"
         case createdAt = "video_created_at"
         case sortKey = "sort_key"
+    }
+
+    init(row: any SQLRow) throws {
+        self.id = try row.decode(column: Column.id.rawValue, as: UUID.self)
+        self.title = try row.decode(column: Column.title.rawValue, as: String.self)
+        self.description = try row.decodeIfPresent(column: Column.description.rawValue, as: String.self)
+        self.videoURL = try row.decode(column: Column.videoURL.rawValue, as: String.self)
+        self.thumbnailURL = try row.decodeIfPresent(column: Column.thumbnailURL.rawValue, as: String.self)
+        self.durationSeconds = try row.decode(column: Column.durationSeconds.rawValue, as: Int.self)
+        self.likeCount = try row.decode(column: Column.likeCount.rawValue, as: Int.self)
+        self.createdAt = try row.decode(column: Column.createdAt.rawValue, as: Date.self)
+        self.sortKey = try row.decode(column: Column.sortKey.rawValue, as: Double.self)
     }
 }
 
@@ -117,13 +139,12 @@ struct VideoRecord: Sendable {
     }
 }
 
-extension VideoRecord: Decodable {
+extension VideoRecord: SQLRowReadable {
     /// Reads one row of a video joined with its owner, and with the viewer's state when the row has it.
-    init(from decoder: any Decoder) throws {
-        self.video = try VideoRow(from: decoder)
-        self.owner = try UserRecord(from: decoder)
-        let hasViewer = try decoder.container(keyedBy: VideoViewerState.CodingKeys.self).contains(.isLiked)
-        self.viewer = hasViewer ? try VideoViewerState(from: decoder) : nil
+    init(row: any SQLRow) throws {
+        self.video = try VideoRow(row: row)
+        self.owner = try UserRecord(row: row)
+        self.viewer = try VideoViewerState.readIfPresent(from: row)
     }
 }
 

@@ -40,7 +40,7 @@ struct SQLVideoStore: VideoStore {
             guard
                 let owner = try await connection.raw(
                     "UPDATE users SET video_count = video_count + 1 WHERE id = \(bind: ownerID) RETURNING \(UserRecord.columns)"
-                ).first(decoding: UserRecord.self)
+                ).first(reading: UserRecord.self)
             else { throw VideoStoreError.ownerNotFound }
             // The search text goes in with the row, so the video is found the moment it is committed.
             let search = VideoSearchText(title: video.title, description: video.description)
@@ -53,7 +53,7 @@ struct SQLVideoStore: VideoStore {
                         \(bind: search.title), \(bind: search.all))
                 RETURNING \(self.videos.columns(sortKey: "videos.created_at"))
                 """
-            ).first(decoding: VideoRow.self)
+            ).first(reading: VideoRow.self)
             // An INSERT without ON CONFLICT returns its row or throws; an empty answer is a driver fault.
             guard let row else { throw NoRowReturned() }
             // The viewer is the owner: nobody has liked or bookmarked the video yet, and nobody follows themselves.
@@ -64,7 +64,7 @@ struct SQLVideoStore: VideoStore {
     func find(id: UUID, viewer: UUID?) async throws -> VideoRecord? {
         try await self.database.sql.raw(
             self.videos.select(viewer: viewer) + " WHERE videos.id = \(bind: id) AND " + Visibility(viewer: viewer).video()
-        ).first(decoding: VideoRecord.self)
+        ).first(reading: VideoRecord.self)
     }
 
     func page(ownerID: UUID?, after: FeedCursor?, limit: Int, viewer: UUID?) async throws -> Page<VideoRecord> {
@@ -76,7 +76,7 @@ struct SQLVideoStore: VideoStore {
             query = query + " AND (videos.created_at, videos.id) < (\(self.dialect.instant(exact: after.instant)), \(bind: after.id))"
         }
         query = query + " ORDER BY videos.created_at DESC, videos.id DESC \(limit: limit + 1)"
-        let rows = try await self.database.sql.raw(query).all(decoding: VideoRecord.self)
+        let rows = try await self.database.sql.raw(query).all(reading: VideoRecord.self)
         return Page(rows: rows, limit: limit, key: \.cursor)
     }
 
